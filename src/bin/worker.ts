@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * autocnet-worker: what a cluster job runs (AutoCNet's acn_submit). Claims messages from the config's
+ * processing queue, runs their registered job functions, completes or fails them.
+ *
+ *   autocnet-worker --config config.yml [--once | --drain | --forever] [--concurrency N] [--idle SECONDS] [--task LABEL]
+ *
+ * Exit codes: 0 done, 1 a job failed in --once mode, 2 bad usage/config/unreachable Redis, 143 SIGTERM.
+ */
+import { openQueues } from "../connection";
+import { errorMessage } from "../errors";
+import { Worker, type WorkerOptions } from "../worker";
+
+const USAGE = "usage: autocnet-worker [--config FILE] [--once | --drain | --forever] [--concurrency N] [--idle SECONDS] [--task LABEL]";
+
+function parseArgs(argv: string[]): { config?: string; options: WorkerOptions } {
+  const options: WorkerOptions = {};
+  let config: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value; ${USAGE}`);
+      return v;
+    };
+    const number = () => {
+      const v = Number(value());
+      if (!Number.isFinite(v) || v <= 0) throw new Error(`${a} needs a positive number; ${USAGE}`);
+      return v;
+    };
+    if (a === "--config" || a === "-c") config = value();
+    else if (a === "--once") options.mode = "once";
+    else if (a === "--drain") options.mode = "drain";
+    else if (a === "--forever") options.mode = "forever";
+    else if (a === "--concurrency") options.concurrency = Math.floor(number());
+    else if (a === "--idle") options.idleSeconds = number();
+    else if (a === "--task") options.task = value();
+    else if (a === "--help" || a === "-h") { console.log(USAGE); process.exit(0); }
+    else throw new Error(`unknown argument '${a}'; ${USAGE}`);
+  }
+  if (!options.task && process.env.SLURM_ARRAY_JOB_ID) {
+    options.task = `slurm ${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID ?? "?"}`;
+  } else if (!options.task && process.env.SLURM_JOB_ID) {
+    options.task = `slurm ${process.env.SLURM_JOB_ID}`;
+  }
+  return { config, options };
+}
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  let conn: Awaited<ReturnType<typeof openQueues>>;
+  try {
+    parsed = parseArgs(process.argv.slice(2));
+    conn = await openQueues(parsed.config);
+  } catch (err) {
+    console.error(`autocnet-worker: ${errorMessage(err)}`);
+    return 2;
+  }
+  const worker = new Worker(conn.queues, conn.registry, conn.blocking, parsed.options);
+  let terminated = false;
+  const onTerm = () => {
+    if (terminated) return;
+    terminated = true;
+    // The held messages are in working; moving them on now is faster than waiting for the sentinel,
+    // but if SLURM's SIGKILL comes first they are still safe there.
+    const hardStop = setTimeout(() => process.exit(143), 10_000);
+    hardStop.unref();
+    void worker.terminate().finally(() => process.exit(143));
+  };
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onTerm);
+  const summary = await worker.run();
+  await conn.close();
+  console.error(`autocnet-worker: ${JSON.stringify(summary)}`);
+  if (terminated) return 143;
+  return parsed.options.mode === "once" && summary.failed > 0 ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (err) => {
+  console.error(`autocnet-worker: ${errorMessage(err)}`);
+  process.exit(2);
+});

@@ -1,0 +1,43 @@
+/** What the graph asks of a cluster: start workers for queued messages, report on them, cancel them. */
+export interface SubmitRequest {
+  /** How many messages were queued (a SLURM array of this size; local: an upper bound on processes). */
+  count: number;
+  /** Config file the workers load (the same Redis queues, database and job modules). */
+  configPath: string;
+  /** Seconds each worker may run (SLURM `--time`). */
+  walltime: number;
+  jobName?: string;
+  /** How many run at once (SLURM `%arraychunk`; local: capped by `cluster.concurrency`). */
+  arraychunk?: number;
+  /** `once`: each worker runs one message (SLURM array tasks); `drain`: each runs until the queue is empty. */
+  mode?: "once" | "drain";
+}
+
+export type ClusterJobState = "pending" | "running" | "completed" | "failed" | "cancelled" | "timeout" | "unknown";
+
+export interface ClusterJob {
+  /** Backend-specific id (SLURM `1234_7`, local `local-3`). */
+  id: string;
+  submission: string;
+  state: ClusterJobState;
+  pid?: number;
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
+export interface ClusterSubmission {
+  id: string;
+  backend: string;
+  count: number;
+}
+
+export interface ClusterBackend {
+  readonly name: string;
+  submit(request: SubmitRequest): Promise<ClusterSubmission>;
+  jobs(submission?: string): Promise<ClusterJob[]>;
+  /** Cancels a submission's workers (all, if none named): SIGTERM, as SLURM's scancel does. */
+  cancel(submission?: string): Promise<void>;
+  /** Resolves when a submission's (or every) worker has exited. */
+  wait(submission?: string, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}

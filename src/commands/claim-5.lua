@@ -1,0 +1,56 @@
+--[[
+  claim: up to ARGV[4] messages move from processing to working, atomically, each stamped.
+
+  KEYS[1] processing list
+  KEYS[2] working list
+  KEYS[3] deadlines sorted set (working entry -> ms after which it is presumed dead)
+  KEYS[4] outcomes hash (job_id -> "c<attempt>" | "d")
+  KEYS[5] quarantine list
+  ARGV[1] worker id (JSON-safe characters only)
+  ARGV[2] lease in ms: the first heartbeat is the claim itself
+  ARGV[3] default walltime in seconds (for messages without one)
+  ARGV[4] how many messages to claim at most
+  ARGV[5] lineage key prefix
+  ARGV[6] cluster task label for the lineage (e.g. "slurm 1234_7"), or ''
+
+  Returns the working entries claimed (each the message with "max_time" and "worker" appended), oldest first.
+  A message whose job already finished (a late completion beat its retry) is withdrawn, not claimed.
+  A message that is not a JSON object goes to quarantine with the reason.
+]]
+-- @include "common"
+local now = now_ms()
+local lease = tonumber(ARGV[2])
+local default_walltime = tonumber(ARGV[3])
+local want = tonumber(ARGV[4])
+local out = {}
+while #out < want do
+  local msg = redis.call('RPOP', KEYS[1])
+  if not msg then break end
+  local close = string.find(msg, '}%s*$')
+  if not string.find(msg, '^%s*{') or not close then
+    redis.call('LPUSH', KEYS[5], cjson.encode({reason = 'not a JSON object', raw = msg, from = 'processing', at = now}))
+  else
+    local job_id, has_id = job_id_of(msg)
+    if redis.call('HEXISTS', KEYS[4], job_id) == 1 then
+      add_event(ARGV[5], job_id, now, '{"e":"withdrawn","why":"the job already finished"}')
+    else
+      local max_time = now + math.floor(walltime_of(msg, default_walltime) * 1000)
+      local body = string.sub(msg, 1, close - 1)
+      local stamp = '"max_time":' .. max_time .. ',"worker":"' .. ARGV[1] .. '"'
+      if not has_id then stamp = stamp .. ',"job_id":"' .. job_id .. '"' end
+      if string.find(body, '^%s*{%s*$') then
+        body = body .. stamp .. '}'
+      else
+        body = body .. ',' .. stamp .. '}'
+      end
+      redis.call('LPUSH', KEYS[2], body)
+      redis.call('ZADD', KEYS[3], math.min(max_time, now + lease), body)
+      local task = ''
+      if ARGV[6] ~= '' then task = ',"task":' .. cjson.encode(ARGV[6]) end
+      add_event(ARGV[5], job_id, now, '{"e":"claimed","a":' .. attempt_of(msg) .. ',"w":"' .. ARGV[1] ..
+        '","max_time":' .. max_time .. task .. '}')
+      out[#out + 1] = body
+    end
+  end
+end
+return out

@@ -1,0 +1,65 @@
+import type { RedisConfig } from "./config";
+
+/**
+ * Every Redis key of one queue set. The three lists keep AutoCNet's names (config `processing_queue`,
+ * `working_queue`, `completed_queue`); the rest derive from `basename`, so clearing a queue set never
+ * touches another user's keys.
+ */
+export interface QueueKeys {
+  /** List of messages waiting for a worker (pushed at the left, claimed from the right). */
+  processing: string;
+  /** List of claimed messages, each stamped with `max_time`. */
+  working: string;
+  /** Sorted set: working entry -> the time (ms) after which it is presumed dead (lease or walltime). */
+  deadlines: string;
+  /** List of completion messages for the graph's watcher. */
+  completed: string;
+  /** List the watcher moves a completion message to while its callback runs. */
+  completedInFlight: string;
+  /** List of jobs given up on: {reason, message, at}. */
+  dead: string;
+  /** List of malformed messages: {reason, raw, from, at}. */
+  quarantine: string;
+  /** Hash job_id -> final outcome ("c<attempt>" completed, "d" dead-lettered): counts each job once. */
+  outcomes: string;
+  /** Hash job_id -> its current retry message (where it waits), so a late completion can withdraw it. */
+  retries: string;
+  /** Hash apply_id -> JSON record of one submission. */
+  applies: string;
+  /** Prefix of per-apply counter hashes (total, completed, dead). */
+  applyPrefix: string;
+  /** Prefix of per-job lineage lists. */
+  lineagePrefix: string;
+  /** The sentinel's sweep lock. */
+  sentinelLock: string;
+  /** Hash of sentinel status, for displays in other processes. */
+  sentinelStatus: string;
+  /** The adoption scan's cursor into the working list. */
+  adoptCursor: string;
+}
+
+export function queueKeys(redis: Pick<RedisConfig, "basename" | "processing_queue" | "working_queue" | "completed_queue">): QueueKeys {
+  const b = redis.basename;
+  return {
+    processing: redis.processing_queue,
+    working: redis.working_queue,
+    deadlines: `${b}:deadlines`,
+    completed: redis.completed_queue,
+    completedInFlight: `${b}:completed:inflight`,
+    dead: `${b}:dead`,
+    quarantine: `${b}:quarantine`,
+    outcomes: `${b}:outcomes`,
+    retries: `${b}:retries`,
+    applies: `${b}:applies`,
+    applyPrefix: `${b}:apply:`,
+    lineagePrefix: `${b}:lineage:`,
+    sentinelLock: `${b}:sentinel:lock`,
+    sentinelStatus: `${b}:sentinel:status`,
+    adoptCursor: `${b}:sentinel:adopt-cursor`,
+  };
+}
+
+/** A glob that matches every key of the queue set (for clearing it). */
+export function keyPattern(basename: string): string {
+  return `${basename.replace(/([*?[\]\\])/g, "\\$1")}:*`;
+}

@@ -1,0 +1,98 @@
+import type { QueueSet } from "./queues";
+
+/** One recorded step of one job. `e` is what happened; `a` the attempt it happened to. */
+export interface LineageEvent {
+  /** Epoch ms, Redis clock. */
+  t: number;
+  e: "submitted" | "claimed" | "completed" | "requeued" | "dead" | "withdrawn" | "duplicate" | "dropped" | "ignored" | "adopted" | string;
+  a?: number;
+  /** Worker id (claimed). */
+  w?: string;
+  /** Cluster task label (claimed), e.g. `slurm 1234_7`. */
+  task?: string;
+  max_time?: number;
+  cause?: string;
+  error?: string;
+  why?: string;
+  /** Parameter change of a retry. */
+  params?: { from: Record<string, unknown>; to: Record<string, unknown> };
+  late?: boolean;
+  next?: number;
+}
+
+export interface Lineage {
+  jobId: string;
+  applyId?: string;
+  func?: string;
+  /** Final outcome so far: `completed` (with the winning attempt), `dead`, or `pending`. */
+  outcome: "completed" | "dead" | "pending";
+  events: LineageEvent[];
+}
+
+/**
+ * The lineage of one job: its submission (from its apply's record) and every recorded event, in order.
+ * Reads two hash fields and one list: as fast with a million jobs recorded as with ten.
+ */
+export async function readLineage(queues: QueueSet, jobId: string): Promise<Lineage> {
+  const k = queues.keys;
+  const applyId = /^(.+)-[^-]+$/.exec(jobId)?.[1];
+  const pipe = queues.redis.pipeline().lrange(k.lineagePrefix + jobId, 0, -1).hget(k.outcomes, jobId);
+  if (applyId) pipe.hget(k.applies, applyId).hget(k.applyPrefix + applyId, "submitted_at");
+  const res = (await pipe.exec()) ?? [];
+  const raw = (res[0]?.[1] as string[] | null) ?? [];
+  const outcome = res[1]?.[1] as string | null;
+  const record = applyId ? (res[2]?.[1] as string | null) : null;
+  const submittedAt = applyId ? Number(res[3]?.[1] ?? 0) : 0;
+  const events: LineageEvent[] = [];
+  let func: string | undefined;
+  if (record) {
+    const r = JSON.parse(record) as { func: string; walltime: number; kwargs: Record<string, unknown> };
+    func = r.func;
+    events.push({ t: submittedAt, e: "submitted", a: 1, why: `${r.func}, walltime ${r.walltime} s` });
+  }
+  for (const line of raw) {
+    try {
+      events.push(JSON.parse(line) as LineageEvent);
+    } catch {
+      events.push({ t: 0, e: "unreadable", why: line.slice(0, 200) });
+    }
+  }
+  return {
+    jobId,
+    applyId: record ? applyId : undefined,
+    func,
+    outcome: outcome === "d" ? "dead" : outcome ? "completed" : "pending",
+    events,
+  };
+}
+
+/** A lineage as lines of text, one per event, times relative to the first. */
+export function formatLineage(lineage: Lineage): string {
+  const t0 = lineage.events[0]?.t ?? 0;
+  const lines = [`job ${lineage.jobId}${lineage.func ? ` (${lineage.func})` : ""}: ${lineage.outcome}`];
+  for (const ev of lineage.events) {
+    const at = `+${((ev.t - t0) / 1000).toFixed(3)}s`.padStart(10);
+    const parts = [`${at}  ${ev.e}${ev.a !== undefined ? ` #${ev.a}` : ""}`];
+    if (ev.w) parts.push(`by ${ev.w}`);
+    if (ev.task) parts.push(`[${ev.task}]`);
+    if (ev.cause) parts.push(`cause: ${describeCause(ev.cause)}`);
+    if (ev.error) parts.push(`error: ${ev.error}`);
+    if (ev.params) parts.push(`params ${JSON.stringify(ev.params.from)} -> ${JSON.stringify(ev.params.to)}`);
+    if (ev.late) parts.push("(late: after it had been requeued)");
+    if (ev.why && ev.e !== "submitted") parts.push(`(${ev.why})`);
+    else if (ev.why) parts.push(ev.why);
+    lines.push(parts.join("  "));
+  }
+  return lines.join("\n");
+}
+
+export function describeCause(cause: string): string {
+  switch (cause) {
+    case "walltime": return "walltime exceeded";
+    case "heartbeat": return "heartbeat lost (worker died?)";
+    case "exception": return "the job threw";
+    case "terminated": return "worker terminated";
+    case "unknown-function": return "unknown job function";
+    default: return cause;
+  }
+}

@@ -1,0 +1,272 @@
+import type { Redis } from "ioredis";
+import type { Config } from "./config";
+import { keyPattern, queueKeys, type QueueKeys } from "./keys";
+import { encodeMessage, newApplyId, type JobMessage, type Target } from "./message";
+import { pipeScript, runScript } from "./scripts";
+import { parseWalltime } from "./walltime";
+
+export interface SubmitOptions {
+  /** `node`, `edge`, ...; inferred per target when absent (a pair is an edge). */
+  along?: string;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  /** SLURM time string or seconds; defaults to the config's `cluster.walltime`. */
+  walltime?: string | number;
+  /** Per-target kwargs overrides, e.g. to give one target a different first attempt. */
+  kwargsFor?: (target: Target, index: number) => Record<string, unknown> | undefined;
+  /** Messages per pipelined push script call. */
+  batchSize?: number;
+}
+
+export interface Submission {
+  applyId: string;
+  func: string;
+  count: number;
+  /** Job ids are `<applyId>-<index>`, index from 0. */
+  jobId(index: number): string;
+}
+
+export interface QueueLengths {
+  processing: number;
+  working: number;
+  completed: number;
+  dead: number;
+  quarantine: number;
+}
+
+export interface ApplyProgress {
+  total: number;
+  completed: number;
+  dead: number;
+  submittedAt?: number;
+}
+
+/** One claimed job as a worker holds it: the exact working entry (needed to complete it) and its max_time. */
+export interface Claimed {
+  entry: string;
+  maxTime: number;
+}
+
+export interface CompleteItem {
+  entry: string;
+  message: JobMessage;
+  /** JSON-serialisable result, carried in the completion message. */
+  result?: unknown;
+  worker?: string;
+}
+
+export type CompleteStatus = "completed" | "late" | "duplicate";
+
+export interface RequeueItem {
+  entry: string;
+  jobId: string;
+  action: "retry" | "dead";
+  /** The next attempt's message, or the dead-letter record. */
+  payload: string;
+  /** Lineage event (JSON object) describing why. */
+  event: Record<string, unknown>;
+}
+
+export type RequeueStatus = "requeued" | "dead" | "alive" | "gone" | "finished";
+
+/**
+ * The queues of one config (its `basename`): processing, working (+ deadlines), completed, dead-letter,
+ * quarantine. Each method is one atomic transition (a Lua script in src/commands) or a read.
+ */
+export class QueueSet {
+  readonly keys: QueueKeys;
+
+  constructor(readonly redis: Redis, readonly config: Config) {
+    this.keys = queueKeys(config.redis);
+  }
+
+  /** Pushes one message per target onto the processing queue, pipelined in batches. */
+  async submit(func: string, targets: Iterable<Target>, options: SubmitOptions = {}): Promise<Submission> {
+    const applyId = newApplyId();
+    const walltime = options.walltime === undefined ? this.config.cluster.walltime : parseWalltime(options.walltime);
+    const batchSize = options.batchSize ?? 1000;
+    const args = options.args ?? [];
+    const kwargs = options.kwargs ?? {};
+    const record = JSON.stringify({ func, along: options.along ?? null, walltime, args, kwargs });
+    const counterKey = this.keys.applyPrefix + applyId;
+    const keys = [this.keys.processing, this.keys.applies, counterKey];
+    let count = 0;
+    let batch: string[] = [];
+    let pipe = this.redis.pipeline();
+    let queued = 0;
+    const flushBatch = () => {
+      pipeScript(pipe, "push", keys, [applyId, count === batch.length ? record : "", ...batch]);
+      batch = [];
+      queued++;
+    };
+    for (const target of targets) {
+      const own = options.kwargsFor?.(target, count);
+      batch.push(encodeMessage({
+        job_id: `${applyId}-${count}`,
+        id: target,
+        along: options.along ?? (Array.isArray(target) && target.length === 2 ? "edge" : "node"),
+        func,
+        args,
+        kwargs: own ? { ...kwargs, ...own } : kwargs,
+        walltime,
+        count: 0,
+        attempt: 1,
+      }));
+      count++;
+      if (batch.length >= batchSize) flushBatch();
+      if (queued >= 50) {
+        await execOrThrow(pipe);
+        pipe = this.redis.pipeline();
+        queued = 0;
+      }
+    }
+    if (batch.length > 0 || count === 0) flushBatch();
+    await execOrThrow(pipe);
+    return { applyId, func, count, jobId: (i) => `${applyId}-${i}` };
+  }
+
+  /** Atomically moves up to `count` messages from processing to working, stamped; [] if none waits. */
+  async claim(workerId: string, options: { count?: number; leaseMs: number; task?: string }): Promise<Claimed[]> {
+    const k = this.keys;
+    const entries = await runScript<string[]>(this.redis, "claim",
+      [k.processing, k.working, k.deadlines, k.outcomes, k.quarantine],
+      [workerId, Math.round(options.leaseMs), this.config.cluster.walltime, options.count ?? 1, k.lineagePrefix, options.task ?? ""]);
+    return entries.map((entry) => ({ entry, maxTime: Number(/"max_time":(\d+),"worker":/.exec(entry)?.[1] ?? 0) }));
+  }
+
+  /**
+   * Blocks (on a dedicated connection) until the processing queue is non-empty or `timeoutSeconds`
+   * pass, without taking anything: BLMOVE of the list onto its own tail leaves it unchanged.
+   */
+  async waitForWork(blocking: Redis, timeoutSeconds: number): Promise<boolean> {
+    const got = await blocking.blmove(this.keys.processing, this.keys.processing, "RIGHT", "RIGHT", timeoutSeconds);
+    return got !== null;
+  }
+
+  /** Extends the leases of held entries; returns, per entry, whether it is still held. */
+  async heartbeat(held: Claimed[], leaseMs: number): Promise<boolean[]> {
+    if (held.length === 0) return [];
+    const args: (string | number)[] = [Math.round(leaseMs)];
+    for (const h of held) args.push(h.entry, h.maxTime);
+    const res = await runScript<number[]>(this.redis, "heartbeat", [this.keys.deadlines], args);
+    return res.map((x) => x === 1);
+  }
+
+  /** Completes jobs: working -> completed, counted once per job (see complete-7.lua). */
+  async complete(items: CompleteItem[]): Promise<CompleteStatus[]> {
+    if (items.length === 0) return [];
+    const k = this.keys;
+    const args: (string | number)[] = [k.lineagePrefix, k.applyPrefix];
+    for (const it of items) args.push(it.entry, it.message.job_id, it.message.attempt, completionMessage(it));
+    return runScript<CompleteStatus[]>(this.redis, "complete",
+      [k.working, k.deadlines, k.completed, k.outcomes, k.retries, k.processing, k.dead], args);
+  }
+
+  /** Moves failed working entries on: to processing as their next attempt, or to the dead-letter list. */
+  async requeue(items: RequeueItem[], options: { onlyIfExpired: boolean }): Promise<RequeueStatus[]> {
+    if (items.length === 0) return [];
+    const k = this.keys;
+    const args: string[] = [k.lineagePrefix, k.applyPrefix, options.onlyIfExpired ? "1" : "0"];
+    for (const it of items) args.push(it.entry, it.jobId, it.action, it.payload, JSON.stringify(it.event));
+    return runScript<RequeueStatus[]>(this.redis, "requeue",
+      [k.working, k.deadlines, k.processing, k.dead, k.outcomes, k.retries], args);
+  }
+
+  /** Moves a malformed entry from `source` (working by default) to quarantine, with the reason. */
+  async quarantine(entry: string, reason: string, source: "working" | "completedInFlight" = "working"): Promise<boolean> {
+    const k = this.keys;
+    const record = JSON.stringify({ reason, raw: entry, from: source, at: Date.now() });
+    return (await runScript<number>(this.redis, "quarantine", [k[source], k.deadlines, k.quarantine], [entry, record])) === 1;
+  }
+
+  /** Current lengths of every list of the set. */
+  async lengths(): Promise<QueueLengths> {
+    const k = this.keys;
+    const res = await this.redis.pipeline()
+      .llen(k.processing).llen(k.working).llen(k.completed).llen(k.dead).llen(k.quarantine).exec();
+    const n = (i: number) => Number(res?.[i]?.[1] ?? 0);
+    return { processing: n(0), working: n(1), completed: n(2), dead: n(3), quarantine: n(4) };
+  }
+
+  /** Counts of one apply: how many were submitted, completed, dead-lettered. */
+  async progress(applyId: string): Promise<ApplyProgress> {
+    const h = await this.redis.hgetall(this.keys.applyPrefix + applyId);
+    return {
+      total: Number(h.total ?? 0),
+      completed: Number(h.completed ?? 0),
+      dead: Number(h.dead ?? 0),
+      submittedAt: h.submitted_at ? Number(h.submitted_at) : undefined,
+    };
+  }
+
+  /** Dead-letter records, newest first. */
+  async deadLetters(start = 0, stop = 99): Promise<DeadLetter[]> {
+    return (await this.redis.lrange(this.keys.dead, start, stop)).map((s) => JSON.parse(s) as DeadLetter);
+  }
+
+  /** Quarantine records, newest first. */
+  async quarantined(start = 0, stop = 99): Promise<QuarantineRecord[]> {
+    return (await this.redis.lrange(this.keys.quarantine, start, stop)).map((s) => JSON.parse(s) as QuarantineRecord);
+  }
+
+  /**
+   * Deletes every key of this queue set (and only those: its basename's keys and the three named
+   * lists). Never FLUSHALL/FLUSHDB: other users share the server. Returns how many keys went.
+   */
+  async clear(): Promise<number> {
+    const k = this.keys;
+    let deleted = await this.redis.del(k.processing, k.working, k.completed);
+    const stream = this.redis.scanStream({ match: keyPattern(this.config.redis.basename), count: 1000 });
+    for await (const batch of stream as AsyncIterable<string[]>) {
+      if (batch.length > 0) deleted += await this.redis.unlink(...batch);
+    }
+    return deleted;
+  }
+}
+
+export interface DeadLetter {
+  reason: string;
+  cause?: string;
+  job_id?: string;
+  func?: string;
+  message: string;
+  at: number;
+}
+
+export interface QuarantineRecord {
+  reason: string;
+  raw: string;
+  from: string;
+  at: number;
+}
+
+/** The message a finished job leaves on the completed queue for the graph's watcher. */
+export interface CompletionMessage {
+  job_id: string;
+  id: Target;
+  along: string;
+  func: string;
+  attempt: number;
+  count: number;
+  kwargs: Record<string, unknown>;
+  param_step?: number;
+  worker?: string;
+  finished_at: number;
+  result?: unknown;
+}
+
+function completionMessage(it: CompleteItem): string {
+  const m = it.message;
+  const out: CompletionMessage = {
+    job_id: m.job_id, id: m.id, along: m.along, func: m.func, attempt: m.attempt, count: m.count,
+    kwargs: m.kwargs, worker: it.worker ?? m.worker, finished_at: Date.now(),
+  };
+  if (m.param_step !== undefined) out.param_step = m.param_step;
+  if (it.result !== undefined) out.result = it.result;
+  return JSON.stringify(out);
+}
+
+async function execOrThrow(pipe: ReturnType<Redis["pipeline"]>): Promise<void> {
+  const res = await pipe.exec();
+  for (const [err] of res ?? []) if (err) throw err;
+}

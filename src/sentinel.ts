@@ -1,0 +1,199 @@
+import { randomBytes } from "crypto";
+import { errorMessage } from "./errors";
+import { decodeMessage } from "./message";
+import type { QueueSet, RequeueItem } from "./queues";
+import type { JobRegistry } from "./registry";
+import { decideRetry, type FailureCause } from "./retry";
+import { runScript } from "./scripts";
+
+export interface SentinelOptions {
+  /** Seconds between sweeps (config `cluster.sentinel_interval`). */
+  intervalSeconds?: number;
+  /** Expired entries handled per script call; a sweep continues while full batches come back. */
+  batchSize?: number;
+  /** Working entries read per adoption step (only when the working list and the deadlines disagree). */
+  adoptBatch?: number;
+  /** Seconds between adoption scans even when the counts agree. */
+  adoptEverySeconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface SentinelStatus {
+  running: boolean;
+  /** Whether this sentinel holds the sweep lock (another process's sentinel may hold it). */
+  leader: boolean;
+  sweeps: number;
+  lastSweepAt?: number;
+  lastSweepMs?: number;
+  requeued: number;
+  deadLettered: number;
+  quarantined: number;
+  adopted: number;
+  errors: number;
+  lastError?: string;
+  lastErrorAt?: number;
+}
+
+/**
+ * Watches the working queue of one queue set: entries whose deadline (walltime or heartbeat lease) has
+ * passed are requeued through their function's retry policy, or dead-lettered after `maxfailures`.
+ * Each sweep reads only the expired entries (a sorted set by deadline). One sentinel per queue set sweeps
+ * at a time (a lock with expiry); others stand by. It never dies on an error: errors are counted and shown.
+ */
+export class Sentinel {
+  private readonly token = randomBytes(8).toString("hex");
+  private timer?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
+  private lastAdoptScan = 0;
+  private readonly state: SentinelStatus = {
+    running: false, leader: false, sweeps: 0, requeued: 0, deadLettered: 0, quarantined: 0, adopted: 0, errors: 0,
+  };
+  private readonly intervalMs: number;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    private readonly queues: QueueSet,
+    private readonly registry?: JobRegistry,
+    private readonly options: SentinelOptions = {},
+  ) {
+    this.intervalMs = (options.intervalSeconds ?? queues.config.cluster.sentinel_interval) * 1000;
+    this.log = options.log ?? ((line) => console.error(`[sentinel ${queues.config.redis.basename}] ${line}`));
+  }
+
+  /** Starts sweeping in the background. Its timer is unref'd: it never keeps a script or kernel alive. */
+  start(): this {
+    if (this.state.running) return this;
+    this.state.running = true;
+    this.schedule(0);
+    return this;
+  }
+
+  /** Stops after the current sweep and releases the lock. */
+  async stop(): Promise<void> {
+    this.state.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.sweeping;
+    try {
+      await runScript(this.queues.redis, "lock", [this.queues.keys.sentinelLock], [this.token, 0, "1"]);
+    } catch {
+      // the lock expires by itself
+    }
+    this.state.leader = false;
+  }
+
+  status(): SentinelStatus {
+    return { ...this.state };
+  }
+
+  /** One sweep now (also what the timer runs). Returns the entries handled. Never throws. */
+  async sweep(): Promise<number> {
+    let handled = 0;
+    const started = Date.now();
+    const run = (async () => {
+      try {
+        const lockTtl = Math.max(5000, this.intervalMs * 5);
+        const held = await runScript<number>(this.queues.redis, "lock", [this.queues.keys.sentinelLock], [this.token, lockTtl, "0"]);
+        this.state.leader = held === 1;
+        if (!this.state.leader) return;
+        handled += await this.requeueExpired();
+        handled += await this.adoptOrphans();
+        this.state.sweeps++;
+        this.state.lastSweepAt = Date.now();
+        this.state.lastSweepMs = Date.now() - started;
+        await this.publishStatus();
+      } catch (err) {
+        this.error(err);
+      }
+    })();
+    this.sweeping = run;
+    await run;
+    return handled;
+  }
+
+  private schedule(delay: number): void {
+    if (!this.state.running) return;
+    this.timer = setTimeout(async () => {
+      await this.sweep();
+      this.schedule(this.intervalMs);
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async requeueExpired(): Promise<number> {
+    const batchSize = this.options.batchSize ?? 500;
+    const k = this.queues.keys;
+    const cfg = this.queues.config.cluster;
+    let total = 0;
+    for (let round = 0; round < 100; round++) {
+      const found = await runScript<string[]>(this.queues.redis, "expired", [k.deadlines], [batchSize]);
+      const now = Number(found[0]);
+      const items: RequeueItem[] = [];
+      for (let i = 1; i < found.length; i += 2) {
+        const entry = found[i];
+        const decoded = decodeMessage(entry, cfg.walltime);
+        if (!decoded.ok) {
+          if (await this.queues.quarantine(entry, decoded.reason)) this.state.quarantined++;
+          continue;
+        }
+        const m = decoded.message;
+        // Past max_time it outlived its walltime; before it, its worker stopped heartbeating.
+        const cause: FailureCause = m.max_time === undefined || now >= m.max_time ? "walltime" : "heartbeat";
+        try {
+          items.push(decideRetry(entry, m, { cause }, this.registry?.get(m.func), cfg.maxfailures));
+        } catch (err) {
+          this.error(err);
+        }
+      }
+      const statuses = await this.queues.requeue(items, { onlyIfExpired: true });
+      for (const s of statuses) {
+        if (s === "requeued") this.state.requeued++;
+        else if (s === "dead") this.state.deadLettered++;
+      }
+      total += items.length;
+      if (found.length - 1 < batchSize * 2) break;
+    }
+    return total;
+  }
+
+  /**
+   * Working entries that have no deadline were put there by someone else (an AutoCNet worker, a hand
+   * LMOVE): they get first-seen + walltime. Only scanned when the working list and the deadline set
+   * disagree in size, or every `adoptEverySeconds`, a chunk per sweep.
+   */
+  private async adoptOrphans(): Promise<number> {
+    const k = this.queues.keys;
+    const [[, workingLen], [, deadlineCount], [, cursorText]] = (await this.queues.redis.pipeline()
+      .llen(k.working).zcard(k.deadlines).get(k.adoptCursor).exec()) as [unknown, number | string | null][];
+    const due = Date.now() - this.lastAdoptScan > (this.options.adoptEverySeconds ?? 60) * 1000;
+    let cursor = Number(cursorText ?? 0);
+    if (Number(workingLen) <= Number(deadlineCount) && !due && cursor === 0) return 0;
+    const chunk = this.options.adoptBatch ?? 1000;
+    const entries = await this.queues.redis.lrange(k.working, cursor, cursor + chunk - 1);
+    cursor = entries.length < chunk ? 0 : cursor + chunk;
+    if (cursor === 0) this.lastAdoptScan = Date.now();
+    await this.queues.redis.set(k.adoptCursor, cursor);
+    if (entries.length === 0) return 0;
+    const adopted = await runScript<number>(this.queues.redis, "adopt", [k.working, k.deadlines],
+      [this.queues.config.cluster.walltime, k.lineagePrefix, ...entries]);
+    if (adopted > 0) this.log(`adopted ${adopted} working entr${adopted === 1 ? "y" : "ies"} that had no deadline`);
+    this.state.adopted += adopted;
+    return adopted;
+  }
+
+  private async publishStatus(): Promise<void> {
+    const s = this.state;
+    await this.queues.redis.hset(this.queues.keys.sentinelStatus, {
+      token: this.token, lastSweepAt: s.lastSweepAt ?? 0, sweeps: s.sweeps, requeued: s.requeued,
+      deadLettered: s.deadLettered, quarantined: s.quarantined, adopted: s.adopted, errors: s.errors,
+      lastError: s.lastError ?? "",
+    });
+  }
+
+  private error(err: unknown): void {
+    this.state.errors++;
+    this.state.lastError = errorMessage(err);
+    this.state.lastErrorAt = Date.now();
+    this.log(`sweep error (${this.state.errors} so far), will retry: ${this.state.lastError}`);
+  }
+}

@@ -1,0 +1,318 @@
+import * as os from "os";
+import type { Redis } from "ioredis";
+import { errorMessage } from "./errors";
+import { decodeMessage, type JobMessage } from "./message";
+import type { Claimed, CompleteStatus, QueueSet } from "./queues";
+import type { JobContext, JobRegistry } from "./registry";
+import { decideRetry, type Failure, type FailureCause } from "./retry";
+
+export interface WorkerOptions {
+  /**
+   * `once`: claim at most one message, run it, return (one SLURM array task per message).
+   * `drain`: keep claiming until the processing queue has stayed empty for `idleSeconds`.
+   * `forever`: keep claiming until stopped.
+   */
+  mode?: "once" | "drain" | "forever";
+  /** Jobs run at once in this process. */
+  concurrency?: number;
+  /** `drain`: how long the queue must stay empty before the worker returns. */
+  idleSeconds?: number;
+  /** Seconds between heartbeats (config `cluster.heartbeat` by default). */
+  heartbeatSeconds?: number;
+  workerId?: string;
+  /** Recorded in the lineage of every claim, e.g. `slurm 1234_7` or `local pid 4242`. */
+  task?: string;
+  log?: (line: string) => void;
+}
+
+export interface WorkerSummary {
+  workerId: string;
+  claimed: number;
+  completed: number;
+  late: number;
+  duplicates: number;
+  failed: number;
+  quarantined: number;
+  deadLettered: number;
+  redisErrors: number;
+  /** Why run() returned. */
+  reason: "idle" | "once" | "stopped" | "terminated";
+}
+
+/** The lease a heartbeat interval implies: a worker is presumed dead 1.5 intervals after its last beat. */
+export function leaseMs(heartbeatSeconds: number): number {
+  return Math.round(heartbeatSeconds * 1500);
+}
+
+export function defaultWorkerId(): string {
+  const host = os.hostname().replace(/[^\w.-]/g, "_").slice(0, 40);
+  return `${host}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+interface Running {
+  claimed: Claimed;
+  message?: JobMessage;
+  abort: AbortController;
+  abortCause?: FailureCause;
+  done: Promise<void>;
+}
+
+/**
+ * Claims messages, runs their registered job function, and completes or fails them. Every message stays
+ * in the working list (durable) until one atomic script moves it on; a worker that dies mid-job leaves
+ * it there for the sentinel (its lease lapses within 1.5 heartbeats).
+ */
+export class Worker {
+  readonly id: string;
+  private readonly mode: NonNullable<WorkerOptions["mode"]>;
+  private readonly concurrency: number;
+  private readonly idleMs: number;
+  private readonly heartbeatSeconds: number;
+  private readonly log: (line: string) => void;
+  private readonly running = new Map<string, Running>();
+  private stopping: "stopped" | "terminated" | undefined;
+  private wake?: () => void;
+  private pendingCompletions: { item: Parameters<QueueSet["complete"]>[0][number]; resolve: (s: CompleteStatus | undefined) => void }[] = [];
+  private flushScheduled = false;
+  private readonly summary: WorkerSummary;
+
+  constructor(
+    private readonly queues: QueueSet,
+    private readonly registry: JobRegistry,
+    private readonly blocking: Redis,
+    private readonly options: WorkerOptions = {},
+  ) {
+    this.id = options.workerId ?? defaultWorkerId();
+    if (!/^[\w.:-]+$/.test(this.id)) throw new Error(`worker id '${this.id}': use letters, digits, '_', '.', ':' or '-'`);
+    this.mode = options.mode ?? "drain";
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.idleMs = (options.idleSeconds ?? 2) * 1000;
+    this.heartbeatSeconds = options.heartbeatSeconds ?? queues.config.cluster.heartbeat;
+    this.log = options.log ?? ((line) => console.error(`[worker ${this.id}] ${line}`));
+    this.summary = {
+      workerId: this.id, claimed: 0, completed: 0, late: 0, duplicates: 0, failed: 0, quarantined: 0,
+      deadLettered: 0, redisErrors: 0, reason: "idle",
+    };
+  }
+
+  /** Runs until idle (drain), after one message (once), or until stop()/terminate(). */
+  async run(): Promise<WorkerSummary> {
+    const beat = setInterval(() => void this.beat(), this.heartbeatSeconds * 1000);
+    beat.unref();
+    let idleSince = Date.now();
+    try {
+      while (!this.stopping) {
+        const free = this.concurrency - this.running.size;
+        if (free <= 0) {
+          await this.slotFreed();
+          continue;
+        }
+        let claimed: Claimed[];
+        try {
+          claimed = await this.queues.claim(this.id, {
+            count: this.mode === "once" ? 1 : free, leaseMs: leaseMs(this.heartbeatSeconds), task: this.options.task,
+          });
+        } catch (err) {
+          this.redisError("claim", err);
+          await this.pause(1000);
+          continue;
+        }
+        if (claimed.length > 0) {
+          idleSince = Date.now();
+          for (const c of claimed) this.start(c);
+          if (this.mode === "once") break;
+          continue;
+        }
+        if (this.mode === "once") break;
+        if (this.running.size > 0) {
+          await Promise.race([this.slotFreed(), this.waitForWork(0.5)]);
+          continue;
+        }
+        const idleFor = Date.now() - idleSince;
+        if (this.mode === "drain" && idleFor >= this.idleMs) break;
+        const wait = this.mode === "drain" ? Math.min(1, (this.idleMs - idleFor) / 1000) : 1;
+        await this.waitForWork(Math.max(0.05, wait));
+      }
+      await Promise.all([...this.running.values()].map((r) => r.done));
+      await this.flushCompletions();
+    } finally {
+      clearInterval(beat);
+    }
+    this.summary.reason = this.stopping ?? (this.mode === "once" ? "once" : "idle");
+    return { ...this.summary };
+  }
+
+  /** Stops claiming; running jobs finish; run() then returns. */
+  stop(): void {
+    this.stopping ??= "stopped";
+    this.wake?.();
+  }
+
+  /**
+   * SIGTERM (SLURM at walltime, scancel, a local cancel): stop claiming, abort running jobs and move
+   * each held message on through the retry policy at once. Does not wait for job functions to return.
+   */
+  async terminate(): Promise<void> {
+    this.stopping = "terminated";
+    this.wake?.();
+    const now = Date.now();
+    const held = [...this.running.values()];
+    for (const r of held) {
+      r.abortCause = r.claimed.maxTime - now < 5000 ? "walltime" : "terminated";
+      r.abort.abort(new Error(r.abortCause));
+    }
+    await Promise.all(held.map((r) => this.fail(r, { cause: r.abortCause!, error: "worker received SIGTERM" })));
+  }
+
+  private start(claimed: Claimed): void {
+    this.summary.claimed++;
+    const r: Running = { claimed, abort: new AbortController(), done: Promise.resolve() };
+    this.running.set(claimed.entry, r);
+    r.done = this.execute(r).finally(() => {
+      this.running.delete(claimed.entry);
+      this.wake?.();
+    });
+  }
+
+  private async execute(r: Running): Promise<void> {
+    const decoded = decodeMessage(r.claimed.entry, this.queues.config.cluster.walltime);
+    if (!decoded.ok) {
+      this.summary.quarantined++;
+      this.log(`quarantined a malformed message: ${decoded.reason}`);
+      await this.retrying("quarantine", () => this.queues.quarantine(r.claimed.entry, decoded.reason));
+      return;
+    }
+    const message = (r.message = decoded.message);
+    const def = this.registry.get(message.func);
+    if (!def) {
+      const known = this.registry.names().join(", ") || "none";
+      const error = `unknown job function '${message.func}'; this worker registers: ${known}. Add its module to 'jobs:' in the config`;
+      this.log(error);
+      await this.fail(r, { cause: "unknown-function", error });
+      return;
+    }
+    const walltimer = setTimeout(() => {
+      r.abortCause = "walltime";
+      r.abort.abort(new Error("walltime exceeded"));
+    }, Math.max(0, r.claimed.maxTime - Date.now()));
+    walltimer.unref();
+    const ctx: JobContext = {
+      message, jobId: message.job_id, id: message.id, along: message.along, args: message.args,
+      kwargs: message.kwargs, attempt: message.attempt, signal: r.abort.signal, redis: this.queues.redis,
+      config: this.queues.config, log: (...parts) => this.log(`${message.job_id}: ${parts.map(String).join(" ")}`),
+    };
+    let result: unknown;
+    try {
+      result = await def.run(ctx);
+    } catch (err) {
+      clearTimeout(walltimer);
+      if (this.stopping === "terminated") return; // terminate() already moved it on
+      await this.fail(r, { cause: r.abortCause ?? "exception", error: errorMessage(err) });
+      return;
+    } finally {
+      clearTimeout(walltimer);
+    }
+    if (this.stopping === "terminated") return;
+    const status = await this.completeSoon({ entry: r.claimed.entry, message, result: jsonSafe(result), worker: this.id });
+    if (status === "completed") this.summary.completed++;
+    else if (status === "late") { this.summary.completed++; this.summary.late++; }
+    else if (status === "duplicate") this.summary.duplicates++;
+  }
+
+  private async fail(r: Running, failure: Failure): Promise<void> {
+    const message = r.message;
+    if (!message) return; // never decoded: nothing to retry; the sentinel will find it if it is still there
+    this.summary.failed++;
+    const def = this.registry.get(message.func);
+    const item = decideRetry(r.claimed.entry, message, failure, def, this.queues.config.cluster.maxfailures);
+    const statuses = await this.retrying("requeue", () => this.queues.requeue([item], { onlyIfExpired: false }));
+    if (statuses?.[0] === "dead") this.summary.deadLettered++;
+    this.log(`${message.job_id} attempt ${message.attempt} failed (${failure.cause}${failure.error ? `: ${failure.error}` : ""}) -> ${statuses?.[0] ?? "left in working"}`);
+  }
+
+  /** Completions that finish in the same tick go to Redis in one script call. */
+  private completeSoon(item: Parameters<QueueSet["complete"]>[0][number]): Promise<CompleteStatus | undefined> {
+    return new Promise((resolve) => {
+      this.pendingCompletions.push({ item, resolve });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flushCompletions());
+      }
+    });
+  }
+
+  private async flushCompletions(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.pendingCompletions;
+    this.pendingCompletions = [];
+    if (batch.length === 0) return;
+    const statuses = await this.retrying("complete", () => this.queues.complete(batch.map((b) => b.item)));
+    batch.forEach((b, i) => b.resolve(statuses?.[i]));
+  }
+
+  private async beat(): Promise<void> {
+    const held = [...this.running.values()].map((r) => r.claimed);
+    if (held.length === 0) return;
+    try {
+      const alive = await this.queues.heartbeat(held, leaseMs(this.heartbeatSeconds));
+      alive.forEach((ok, i) => {
+        if (!ok && Date.now() < held[i].maxTime) this.log(`lost the lease of a job (the sentinel requeued it); a late completion still counts once`);
+      });
+    } catch (err) {
+      this.redisError("heartbeat", err);
+    }
+  }
+
+  /** A Redis call that must not be given up lightly: retried with backoff for about 30 s. */
+  private async retrying<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+    for (let i = 0, delay = 200; i < 8; i++, delay = Math.min(delay * 2, 5000)) {
+      try {
+        return await call();
+      } catch (err) {
+        this.redisError(what, err);
+        await this.pause(delay);
+      }
+    }
+    this.log(`gave up on ${what}; the message stays in working and the sentinel will requeue it`);
+    return undefined;
+  }
+
+  private redisError(what: string, err: unknown): void {
+    this.summary.redisErrors++;
+    this.log(`Redis error during ${what}: ${errorMessage(err)}`);
+  }
+
+  private async waitForWork(seconds: number): Promise<void> {
+    try {
+      await this.queues.waitForWork(this.blocking, seconds);
+    } catch (err) {
+      this.redisError("wait", err);
+      await this.pause(1000);
+    }
+  }
+
+  private slotFreed(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      const prev = this.wake;
+      this.wake = () => { clearTimeout(t); resolve(); prev?.(); };
+    });
+  }
+}
+
+function jsonSafe(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  try {
+    const text = JSON.stringify(value);
+    if (text === undefined) return undefined;
+    return text.length > 8192 ? { truncated: true, bytes: text.length } : JSON.parse(text);
+  } catch {
+    return { unserialisable: String(value) };
+  }
+}
