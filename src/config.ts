@@ -53,10 +53,15 @@ const databaseObject = z.object({
   name: z.string({ error: "expected the database name" }),
   url: z.string().optional(),
 });
-const databaseSchema = z.union([
-  z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL"),
-  databaseObject,
-]);
+const databaseUrl = z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL");
+// A union would report "Invalid input"; picking the branch by type gives the precise key and message.
+const databaseSchema = z.unknown().transform((v, ctx) => {
+  const schema = typeof v === "string" ? databaseUrl : databaseObject;
+  const r = schema.safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: "custom", path: issue.path, message: issue.message });
+  return z.NEVER;
+});
 
 const fileSchema = z.object({
   redis: redisSchema.default(redisSchema.parse({})),
@@ -210,7 +215,7 @@ function validateConfig(raw: unknown, file: string | undefined, options: LoadOpt
   return config;
 }
 
-function normaliseDatabase(db: z.infer<typeof databaseSchema> | undefined): DatabaseConfig | undefined {
+function normaliseDatabase(db: string | z.infer<typeof databaseObject> | undefined): DatabaseConfig | undefined {
   if (db === undefined) return undefined;
   if (typeof db === "string") return { url: db };
   return db;
