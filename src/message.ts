@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import { parseWalltime } from "./walltime";
 
 /** A job's target: a node id, or `[source, destination]` for an edge, or anything JSON an `along` names. */
@@ -90,7 +91,7 @@ export function decodeMessage(raw: string | null | undefined, defaultWalltime = 
   const extra: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v)) if (!KNOWN.has(k)) extra[k] = val;
   const message: JobMessage = {
-    job_id: (v.job_id as string | undefined) ?? "",
+    job_id: (v.job_id as string | undefined) || foreignJobId(raw),
     id,
     along,
     func: v.func,
@@ -105,6 +106,11 @@ export function decodeMessage(raw: string | null | undefined, defaultWalltime = 
   if (typeof v.max_time === "number") message.max_time = v.max_time;
   if (typeof v.worker === "string") message.worker = v.worker;
   return { ok: true, message };
+}
+
+/** A message from another client without a job_id gets a stable one (the Lua scripts derive the same). */
+function foreignJobId(raw: string): string {
+  return `f-${createHash("sha1").update(raw).digest("hex").slice(0, 12)}`;
 }
 
 /**
