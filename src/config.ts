@@ -38,7 +38,7 @@ const clusterSchema = z.object({
   cluster_log_dir: z.string().optional(),
   concurrency: positiveInt.default(2),
   heartbeat: seconds.default(5),
-  sentinel_interval: seconds.default(1),
+  sentinel_interval: seconds.default(0.5),
   mem_per_cpu: z.string().optional(),
   exclude: z.string().optional(),
   extra_sbatch: z.array(z.string()).optional(),

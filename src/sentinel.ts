@@ -13,8 +13,6 @@ export interface SentinelOptions {
   batchSize?: number;
   /** Working entries read per adoption step (only when the working list and the deadlines disagree). */
   adoptBatch?: number;
-  /** Seconds between adoption scans even when the counts agree. */
-  adoptEverySeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -44,7 +42,6 @@ export class Sentinel {
   private readonly token = randomBytes(8).toString("hex");
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
-  private lastAdoptScan = 0;
   private readonly state: SentinelStatus = {
     running: false, leader: false, sweeps: 0, requeued: 0, deadLettered: 0, quarantined: 0, adopted: 0, errors: 0,
   };
@@ -115,9 +112,25 @@ export class Sentinel {
     if (!this.state.running) return;
     this.timer = setTimeout(async () => {
       await this.sweep();
-      this.schedule(this.intervalMs);
+      this.schedule(await this.nextDelay());
     }, delay);
     this.timer.unref();
+  }
+
+  /** Sleeps until the next deadline if that comes before the interval is up: requeues are prompt, idle sweeps rare. */
+  private async nextDelay(): Promise<number> {
+    if (!this.state.leader) return this.intervalMs;
+    try {
+      const [next, [s, us]] = await Promise.all([
+        this.queues.redis.zrange(this.queues.keys.deadlines, 0, 0, "WITHSCORES"),
+        this.queues.redis.time(),
+      ]);
+      if (next.length < 2) return this.intervalMs;
+      const now = Number(s) * 1000 + Number(us) / 1000;
+      return Math.min(this.intervalMs, Math.max(5, Number(next[1]) - now + 2));
+    } catch {
+      return this.intervalMs;
+    }
   }
 
   private async requeueExpired(): Promise<number> {
@@ -158,20 +171,20 @@ export class Sentinel {
 
   /**
    * Working entries that have no deadline were put there by someone else (an AutoCNet worker, a hand
-   * LMOVE): they get first-seen + walltime. Only scanned when the working list and the deadline set
-   * disagree in size, or every `adoptEverySeconds`, a chunk per sweep.
+   * LMOVE): they get first-seen + walltime. Costs two O(1) reads per sweep; the list is read, a chunk per
+   * sweep, only when it holds more entries than the deadline set. (If a foreign client also removed an
+   * adopted entry, the counts can agree for a while; the stale deadline is cleaned when it expires, and
+   * the counts then disagree again.)
    */
   private async adoptOrphans(): Promise<number> {
     const k = this.queues.keys;
     const [[, workingLen], [, deadlineCount], [, cursorText]] = (await this.queues.redis.pipeline()
       .llen(k.working).zcard(k.deadlines).get(k.adoptCursor).exec()) as [unknown, number | string | null][];
-    const due = Date.now() - this.lastAdoptScan > (this.options.adoptEverySeconds ?? 60) * 1000;
     let cursor = Number(cursorText ?? 0);
-    if (Number(workingLen) <= Number(deadlineCount) && !due && cursor === 0) return 0;
+    if (Number(workingLen) <= Number(deadlineCount) && cursor === 0) return 0;
     const chunk = this.options.adoptBatch ?? 1000;
     const entries = await this.queues.redis.lrange(k.working, cursor, cursor + chunk - 1);
     cursor = entries.length < chunk ? 0 : cursor + chunk;
-    if (cursor === 0) this.lastAdoptScan = Date.now();
     await this.queues.redis.set(k.adoptCursor, cursor);
     if (entries.length === 0) return 0;
     const adopted = await runScript<number>(this.queues.redis, "adopt", [k.working, k.deadlines],
