@@ -125,10 +125,12 @@ export async function benchSentinel(o: EngineBenchOptions, n: number, spreadMs: 
     }
     await pipe.exec();
   }
+  // claimed after the others (at the head, as claims push there): LREM works from the tail, the oldest
+  // claims, so where an entry sits matters; see docs/performance.md
   const farPipe = conn.redis.pipeline();
   for (let i = 0; i < n; i++) {
     const entry = JSON.stringify({ job_id: `far-${i}`, id: i, func: "noop", walltime: 86400, max_time: t0 + 86_400_000, worker: "ghost" });
-    farPipe.rpush(k.working, entry).zadd(k.deadlines, t0 + 86_400_000, entry);
+    farPipe.lpush(k.working, entry).zadd(k.deadlines, t0 + 86_400_000, entry);
   }
   await farPipe.exec();
   // the sentinel gets a client of its own, whose commands (a script call counts once) are counted
