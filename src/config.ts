@@ -55,8 +55,10 @@ const databaseObject = z.object({
 });
 const databaseUrl = z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL");
 // A union would report "Invalid input"; picking the branch by type gives the precise key and message.
+const databaseEmbedded = z.object({ embedded: z.string().min(1, "expected a directory for the embedded database") });
 const databaseSchema = z.unknown().transform((v, ctx) => {
-  const schema = typeof v === "string" ? databaseUrl : databaseObject;
+  const schema = typeof v === "string" ? databaseUrl
+    : typeof v === "object" && v !== null && "embedded" in v ? databaseEmbedded : databaseObject;
   const r = schema.safeParse(v);
   if (r.success) return r.data;
   for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: "custom", path: issue.path, message: issue.message });
@@ -108,6 +110,8 @@ export interface ClusterConfig {
 
 export type DatabaseConfig =
   | { url: string }
+  /** The embedded PGlite database, in this directory. */
+  | { embedded: string }
   | { type: string; username?: string; password?: string; host: string; port: number; name: string; url?: string };
 
 export interface Config {
@@ -127,7 +131,7 @@ export interface Config {
 export type ConfigInput = {
   redis?: Partial<Omit<RedisConfig, "port">> & { port?: number | string };
   cluster?: Partial<Omit<ClusterConfig, "walltime">> & { walltime?: string };
-  database?: string | Partial<Extract<DatabaseConfig, { type: string }>> | null;
+  database?: string | Partial<Extract<DatabaseConfig, { type: string }>> | { embedded: string } | null;
   jobs?: string[];
   [section: string]: unknown;
 };
@@ -205,7 +209,7 @@ function validateConfig(raw: unknown, file: string | undefined, options: LoadOpt
       queue: value.cluster.queue ?? value.cluster.partition,
       walltime: walltimeSeconds,
     },
-    database: normaliseDatabase(value.database ?? undefined),
+    database: normaliseDatabase(value.database ?? undefined, dir),
     jobs: value.jobs.map((p) => path.resolve(dir, p)),
     source: file,
     warnings,
@@ -215,9 +219,10 @@ function validateConfig(raw: unknown, file: string | undefined, options: LoadOpt
   return config;
 }
 
-function normaliseDatabase(db: string | z.infer<typeof databaseObject> | undefined): DatabaseConfig | undefined {
+function normaliseDatabase(db: string | z.infer<typeof databaseObject> | { embedded: string } | undefined, dir: string): DatabaseConfig | undefined {
   if (db === undefined) return undefined;
   if (typeof db === "string") return { url: db };
+  if ("embedded" in db) return { embedded: path.resolve(dir, db.embedded) };
   return db;
 }
 
@@ -233,7 +238,7 @@ function valueAt(raw: unknown, keyPath: PropertyKey[]): unknown {
 const KNOWN: Record<string, Set<string>> = {
   redis: new Set(Object.keys(redisSchema.shape)),
   cluster: new Set(Object.keys(clusterSchema.shape)),
-  database: new Set(Object.keys(databaseObject.shape)),
+  database: new Set([...Object.keys(databaseObject.shape), "embedded"]),
 };
 
 function unknownKeys(raw: Record<string, unknown>): string[] {

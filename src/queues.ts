@@ -169,7 +169,7 @@ export class QueueSet {
     const args: string[] = [k.lineagePrefix, k.applyPrefix, options.onlyIfExpired ? "1" : "0"];
     for (const it of items) args.push(it.entry, it.jobId, it.action, it.payload, JSON.stringify(it.event));
     return runScript<RequeueStatus[]>(this.redis, "requeue",
-      [k.working, k.deadlines, k.processing, k.dead, k.outcomes, k.retries], args);
+      [k.working, k.deadlines, k.processing, k.dead, k.outcomes, k.retries, k.completed], args);
   }
 
   /** Moves a malformed entry from `source` (working by default) to quarantine, with the reason. */
@@ -240,8 +240,14 @@ export interface QuarantineRecord {
   at: number;
 }
 
-/** The message a finished job leaves on the completed queue for the graph's watcher. */
+/**
+ * The message a finished job leaves on the completed queue for the graph's watcher. A dead-lettered job
+ * leaves one too, with `status: "dead"` and the reason (the watcher builds it from the dead notice).
+ */
 export interface CompletionMessage {
+  status?: "completed" | "dead";
+  reason?: string;
+  cause?: string;
   job_id: string;
   id: Target;
   along: string;

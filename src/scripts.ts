@@ -21,8 +21,11 @@ function loadScripts(): Map<ScriptName, LoadedScript> {
   const files = fs.readdirSync(DIR);
   const map = new Map<ScriptName, LoadedScript>();
   for (const name of SCRIPT_NAMES) {
-    const file = files.find((f) => f.startsWith(`${name}-`) && f.endsWith(".lua"));
-    if (!file) throw new Error(`autocnet: Lua script ${name}-N.lua is missing from ${DIR}; reinstall the package`);
+    const matches = files.filter((f) => new RegExp(`^${name}-\\d+\\.lua$`).test(f));
+    if (matches.length !== 1) {
+      throw new Error(`autocnet: expected one Lua script ${name}-N.lua in ${DIR}, found ${matches.length}; rebuild or reinstall the package`);
+    }
+    const file = matches[0];
     const numberOfKeys = Number(/-(\d+)\.lua$/.exec(file)![1]);
     const lua = fs.readFileSync(path.join(DIR, file), "utf8").replace(/^-- @include "([\w-]+)"$/gm, (_, inc: string) =>
       fs.readFileSync(path.join(DIR, "includes", `${inc}.lua`), "utf8"));

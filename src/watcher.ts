@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { errorMessage } from "./errors";
+import { decodeMessage } from "./message";
 import type { CompletionMessage, QueueSet } from "./queues";
 
 export type CompletionHandler = (message: CompletionMessage) => void | Promise<void>;
@@ -101,10 +102,7 @@ export class CompletedWatcher {
   private async handle(raw: string): Promise<void> {
     let message: CompletionMessage;
     try {
-      message = JSON.parse(raw) as CompletionMessage;
-      if (typeof message !== "object" || message === null || typeof message.func !== "string") {
-        throw new Error("not a completion message (no 'func')");
-      }
+      message = toCompletion(JSON.parse(raw));
     } catch (err) {
       await this.quarantine(raw, `malformed completion message: ${errorMessage(err)}`);
       return;
@@ -131,4 +129,22 @@ export class CompletedWatcher {
     this.state.lastErrorAt = Date.now();
     this.log(`error (${this.state.errors} so far), continuing: ${this.state.lastError}`);
   }
+}
+
+/** A completion message, or a dead-letter notice turned into one (`status: "dead"`). Throws if neither. */
+function toCompletion(value: unknown): CompletionMessage {
+  if (typeof value !== "object" || value === null) throw new Error("not a JSON object");
+  const v = value as Record<string, unknown>;
+  if (v.dead === true) {
+    const decoded = decodeMessage(typeof v.message === "string" ? v.message : null);
+    if (!decoded.ok) throw new Error(`dead-letter notice with an unreadable message: ${decoded.reason}`);
+    const m = decoded.message;
+    return {
+      status: "dead", reason: String(v.reason ?? ""), cause: typeof v.cause === "string" ? v.cause : undefined,
+      job_id: m.job_id, id: m.id, along: m.along, func: m.func, attempt: m.attempt, count: m.count + 1,
+      kwargs: m.kwargs, param_step: m.param_step, worker: m.worker, finished_at: Number(v.at ?? Date.now()),
+    };
+  }
+  if (typeof v.func !== "string") throw new Error("not a completion message (no 'func')");
+  return { ...(v as unknown as CompletionMessage), status: "completed" };
 }

@@ -12,6 +12,7 @@
   KEYS[4] dead-letter list
   KEYS[5] outcomes hash (job_id -> "c<attempt>" | "d")
   KEYS[6] retries hash (job_id -> its pending retry message, or its dead-letter entry)
+  KEYS[7] completed list (a dead-lettered job's notice goes there too, so the graph's watcher sees it)
   ARGV[1] lineage key prefix
   ARGV[2] apply counter key prefix
   ARGV[3] '1': only if the entry's deadline has passed (sentinel); '0': unconditionally (worker)
@@ -50,6 +51,7 @@ for i = 4, #ARGV, 5 do
       redis.call('HSET', KEYS[6], job_id, payload)
       if action == 'dead' then
         redis.call('LPUSH', KEYS[4], payload)
+        redis.call('LPUSH', KEYS[7], '{"dead":true,' .. string.sub(payload, 2))
         redis.call('HSET', KEYS[5], job_id, 'd')
         local apply = apply_id_of(job_id)
         if apply then redis.call('HINCRBY', ARGV[2] .. apply, 'dead', 1) end

@@ -1,0 +1,79 @@
+import * as fs from "fs";
+import * as path from "path";
+import { ConnectionError } from "../errors";
+import type { Database } from "./index";
+import { MIGRATIONS } from "./schema";
+
+/** Runs the migrations this database has not had yet, in order. Returns the versions applied. */
+export async function migrate(db: Database): Promise<number[]> {
+  await db.query(`CREATE TABLE IF NOT EXISTS autocnet_schema (version integer PRIMARY KEY, description text,
+    applied_at timestamptz NOT NULL DEFAULT now())`);
+  const done = new Set((await db.query<{ version: number }>("SELECT version FROM autocnet_schema")).map((r) => Number(r.version)));
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version) || (m.postgis && !db.postgis)) continue;
+    await db.query("BEGIN");
+    try {
+      for (const statement of splitSql(m.sql)) await db.query(statement);
+      await db.query("INSERT INTO autocnet_schema (version, description) VALUES ($1, $2)", [m.version, m.description]);
+      await db.query("COMMIT");
+    } catch (err) {
+      await db.query("ROLLBACK").catch(() => {});
+      throw new Error(`database ${db.where}: schema migration ${m.version} (${m.description}) failed: ${(err as Error).message}`);
+    }
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+/** Splits on semicolons outside $$-quoted bodies. */
+function splitSql(sql: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let inDollar = false;
+  for (let i = 0; i < sql.length; i++) {
+    if (sql.startsWith("$$", i)) {
+      inDollar = !inDollar;
+      cur += "$$";
+      i++;
+      continue;
+    }
+    if (sql[i] === ";" && !inDollar) {
+      if (cur.trim()) out.push(cur.trim());
+      cur = "";
+    } else cur += sql[i];
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+/** Refuses a second process on one embedded database directory (PGlite is single-process). */
+export function lockDirectory(dir: string): () => void {
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, "autocnet.lock");
+  try {
+    const pid = Number(fs.readFileSync(lock, "utf8"));
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new ConnectionError(`the embedded database at ${dir} is open in process ${pid}; close that graph first, or configure database: to use a PostgreSQL server`);
+    }
+  } catch (err) {
+    if (err instanceof ConnectionError) throw err;
+  }
+  fs.writeFileSync(lock, String(process.pid));
+  return () => {
+    try {
+      if (Number(fs.readFileSync(lock, "utf8")) === process.pid) fs.unlinkSync(lock);
+    } catch {
+      // already gone
+    }
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The schema, as numbered migrations. `autocnet_schema` records which have run; opening a database runs
+ * the missing ones in order. Footprints are GeoJSON text in every database (so the embedded one and a
+ * server agree); a server with PostGIS also gets a geometry column, kept in step by a trigger.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+  /** Only where PostGIS is installed. */
+  postgis?: boolean;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: "images, edges, applies, job status, built-in job results",
+    sql: `
+      CREATE TABLE IF NOT EXISTS images (
+        id            serial PRIMARY KEY,
+        name          text NOT NULL UNIQUE,
+        path          text,
+        footprint     text,                 -- GeoJSON MultiPolygon, lon/lat degrees
+        ignore        boolean NOT NULL DEFAULT false,
+        ignore_reason text,
+        created_at    timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE IF NOT EXISTS edges (
+        source       integer NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        destination  integer NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        overlap      text,                  -- GeoJSON MultiPolygon of the intersection
+        overlap_area double precision NOT NULL,
+        PRIMARY KEY (source, destination),
+        CHECK (source < destination)
+      );
+      CREATE TABLE IF NOT EXISTS applies (
+        apply_id     text PRIMARY KEY,
+        func         text NOT NULL,
+        along        text,
+        count        integer NOT NULL,
+        args         text,
+        kwargs       text,
+        walltime     integer,
+        submitted_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE IF NOT EXISTS job_status (
+        func        text NOT NULL,
+        along       text NOT NULL,
+        target      text NOT NULL,          -- JSON of the node id or [source, destination]
+        success     boolean NOT NULL,
+        attempts    integer NOT NULL,
+        last_params text,
+        job_id      text,
+        finished_at timestamptz NOT NULL,
+        PRIMARY KEY (func, along, target)
+      );
+      CREATE TABLE IF NOT EXISTS overlap_results (
+        source       integer NOT NULL,
+        destination  integer NOT NULL,
+        job_id       text NOT NULL,
+        area         double precision NOT NULL,
+        intersection text,
+        computed_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (source, destination)
+      );
+      CREATE TABLE IF NOT EXISTS footprint_stats (
+        image_id     integer PRIMARY KEY,
+        job_id       text NOT NULL,
+        area         double precision NOT NULL,
+        centroid_lon double precision NOT NULL,
+        centroid_lat double precision NOT NULL,
+        computed_at  timestamptz NOT NULL DEFAULT now()
+      );`,
+  },
+  {
+    version: 2,
+    description: "PostGIS geometry of footprints",
+    postgis: true,
+    sql: `
+      ALTER TABLE images ADD COLUMN IF NOT EXISTS geom geometry(MultiPolygon, 4326);
+      CREATE INDEX IF NOT EXISTS images_geom_idx ON images USING gist (geom);
+      CREATE OR REPLACE FUNCTION autocnet_images_geom() RETURNS trigger AS $$
+      BEGIN
+        IF NEW.footprint IS NULL OR NEW.ignore THEN
+          NEW.geom := NULL;
+        ELSE
+          NEW.geom := ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(NEW.footprint), 4326));
+        END IF;
+        RETURN NEW;
+      END $$ LANGUAGE plpgsql;
+      DROP TRIGGER IF EXISTS images_geom ON images;
+      CREATE TRIGGER images_geom BEFORE INSERT OR UPDATE OF footprint, ignore ON images
+        FOR EACH ROW EXECUTE FUNCTION autocnet_images_geom();
+      UPDATE images SET footprint = footprint;`,
+  },
+];
