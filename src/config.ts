@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
+import * as os from "os";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "./errors";
 import { parseWalltime } from "./walltime";
@@ -254,4 +255,31 @@ function unknownKeys(raw: Record<string, unknown>): string[] {
     for (const key of Object.keys(value)) if (!known.has(key)) out.push(`${section}.${key}`);
   }
   return out;
+}
+
+/** The YAML form of a loaded config (walltime back to SLURM's form): what worker processes are started with. */
+export function configToInput(config: Config): ConfigInput {
+  const { walltime, ...cluster } = config.cluster;
+  const h = Math.floor(walltime / 3600), m = Math.floor((walltime % 3600) / 60), s = walltime % 60;
+  const p = (x: number) => String(x).padStart(2, "0");
+  const out: ConfigInput = {
+    redis: { ...config.redis },
+    cluster: { ...cluster, walltime: `${p(h)}:${p(m)}:${p(s)}` },
+    jobs: config.jobs,
+  };
+  if (config.database) out.database = config.database as ConfigInput["database"];
+  for (const section of [out.redis, out.cluster] as Record<string, unknown>[]) {
+    for (const [k, v] of Object.entries(section)) if (v === undefined) delete section[k];
+  }
+  return out;
+}
+
+/** Writes a config for worker processes to a file, unless it came from one; returns the path. */
+export function ensureConfigFile(config: Config): string {
+  if (config.source) return config.source;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "autocnet-config-"));
+  const file = path.join(dir, "config.yml");
+  fs.writeFileSync(file, stringifyYaml(configToInput(config)));
+  config.source = file;
+  return file;
 }

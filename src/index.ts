@@ -31,3 +31,13 @@ export type { ClusterBackend, ClusterJob, ClusterJobState, ClusterSubmission, Su
 export { registerBuiltinJobs } from "./jobs/builtin";
 export { openQueues } from "./connection";
 export type { QueueConnection } from "./connection";
+export { NetworkCandidateGraph, edgeKey } from "./graph";
+export type {
+  JobStatus, NodeAttributes, EdgeAttributes, ImageInput, AddImagesReport, Filters, ApplyOptions, ApplyHandle, WaitOptions,
+  GraphOptions,
+} from "./graph";
+export { openDatabase, openPostgres, openWorkerDatabase, databaseUrl, embeddedPath, migrate } from "./database";
+export type { Database, OpenDatabaseOptions } from "./database";
+export { parseFootprint, parseWkt, area, centroid, bbox, intersection, overlaps, toGeoJSON } from "./geometry";
+export type { MultiPolygonCoords, FootprintInput, ParsedFootprint, GeoJSONPolygon, GeoJSONMultiPolygon } from "./geometry";
+export { configToInput, ensureConfigFile } from "./config";

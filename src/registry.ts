@@ -1,6 +1,7 @@
 import { pathToFileURL } from "url";
 import type { Redis } from "ioredis";
 import type { Config } from "./config";
+import type { Database } from "./database";
 import type { JobMessage } from "./message";
 import type { RetryPolicy } from "./retry";
 
@@ -15,6 +16,8 @@ export interface JobContext {
   attempt: number;
   /** Aborted at walltime or when the worker is told to stop; long jobs should watch it. */
   signal: AbortSignal;
+  /** Where results go: the campaign's database (PostgreSQL, or the embedded one served by the graph). */
+  db: Database;
   /** The worker's Redis client (for jobs that keep results in Redis; most write to the database). */
   redis: Redis;
   config: Config;

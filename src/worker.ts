@@ -1,5 +1,6 @@
 import * as os from "os";
 import type { Redis } from "ioredis";
+import { lazyDatabase, type Database } from "./database";
 import { errorMessage } from "./errors";
 import { decodeMessage, type JobMessage } from "./message";
 import type { Claimed, CompleteStatus, QueueSet } from "./queues";
@@ -23,6 +24,8 @@ export interface WorkerOptions {
   /** Recorded in the lineage of every claim, e.g. `slurm 1234_7` or `local pid 4242`. */
   task?: string;
   log?: (line: string) => void;
+  /** The database job functions write to (`ctx.db`); without one, using `ctx.db` fails the job with a clear error. */
+  db?: Database;
 }
 
 export interface WorkerSummary {
@@ -75,6 +78,7 @@ export class Worker {
   private pendingCompletions: { item: Parameters<QueueSet["complete"]>[0][number]; resolve: (s: CompleteStatus | undefined) => void }[] = [];
   private flushScheduled = false;
   private readonly summary: WorkerSummary;
+  private readonly db: Database;
 
   constructor(
     private readonly queues: QueueSet,
@@ -89,6 +93,9 @@ export class Worker {
     this.idleMs = (options.idleSeconds ?? 2) * 1000;
     this.heartbeatSeconds = options.heartbeatSeconds ?? queues.config.cluster.heartbeat;
     this.log = options.log ?? ((line) => console.error(`[worker ${this.id}] ${line}`));
+    this.db = options.db ?? lazyDatabase(async () => {
+      throw new Error("no database was given to this worker (Worker options.db)");
+    });
     this.summary = {
       workerId: this.id, claimed: 0, completed: 0, late: 0, duplicates: 0, failed: 0, quarantined: 0,
       deadLettered: 0, redisErrors: 0, reason: "idle",
@@ -198,7 +205,7 @@ export class Worker {
     walltimer.unref();
     const ctx: JobContext = {
       message, jobId: message.job_id, id: message.id, along: message.along, args: message.args,
-      kwargs: message.kwargs, attempt: message.attempt, signal: r.abort.signal, redis: this.queues.redis,
+      kwargs: message.kwargs, attempt: message.attempt, signal: r.abort.signal, redis: this.queues.redis, db: this.db,
       config: this.queues.config, log: (...parts) => this.log(`${message.job_id}: ${parts.map(String).join(" ")}`),
     };
     let result: unknown;

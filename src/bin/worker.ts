@@ -8,6 +8,7 @@
  * Exit codes: 0 done, 1 a job failed in --once mode, 2 bad usage/config/unreachable Redis, 143 SIGTERM.
  */
 import { openQueues } from "../connection";
+import { lazyDatabase, openWorkerDatabase } from "../database";
 import { errorMessage } from "../errors";
 import { Worker, type WorkerOptions } from "../worker";
 
@@ -56,7 +57,8 @@ async function main(): Promise<number> {
     console.error(`autocnet-worker: ${errorMessage(err)}`);
     return 2;
   }
-  const worker = new Worker(conn.queues, conn.registry, conn.blocking, parsed.options);
+  const db = lazyDatabase(() => openWorkerDatabase(conn.config));
+  const worker = new Worker(conn.queues, conn.registry, conn.blocking, { ...parsed.options, db });
   let terminated = false;
   const onTerm = () => {
     if (terminated) return;
@@ -70,6 +72,7 @@ async function main(): Promise<number> {
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onTerm);
   const summary = await worker.run();
+  await db.close().catch(() => {});
   await conn.close();
   console.error(`autocnet-worker: ${JSON.stringify(summary)}`);
   if (terminated) return 143;

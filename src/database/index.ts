@@ -102,3 +102,39 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   return db;
 }
 
+
+/**
+ * The database a worker process writes to: $AUTOCNET_DATABASE_URL (set by the graph when it starts
+ * workers; for the embedded database, its socket), else the configured server. The embedded database
+ * itself is never opened by a worker: it belongs to the graph's process.
+ */
+export async function openWorkerDatabase(config: Config): Promise<Database> {
+  const envUrl = process.env.AUTOCNET_DATABASE_URL;
+  if (envUrl) return openPostgres(envUrl, { postgis: false, migrate: false, max: 2 });
+  const cfg = config.database;
+  if (cfg && !("embedded" in cfg)) return openPostgres(databaseUrl(cfg), { postgis: false, migrate: false, max: 2 });
+  throw new ConnectionError(
+    "this worker has no database: the embedded database is served by the graph's process " +
+      "(start workers with ncg.apply, which sets AUTOCNET_DATABASE_URL), or configure database: with a PostgreSQL server",
+  );
+}
+
+/** A database opened on first use (workers whose jobs never touch it never connect). */
+export function lazyDatabase(open: () => Promise<Database>): Database {
+  let opening: Promise<Database> | undefined;
+  const get = () => (opening ??= open());
+  return {
+    kind: "postgresql",
+    get where() { return "(not yet opened)"; },
+    postgis: false,
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await get()).query<T>(sql, params);
+    },
+    async workerUrl() {
+      return (await get()).workerUrl();
+    },
+    async close() {
+      if (opening) await (await opening.catch(() => undefined))?.close();
+    },
+  };
+}
