@@ -135,7 +135,9 @@ export class NetworkCandidateGraph {
 
   private constructor(readonly conn: QueueConnection, readonly db: Database, private readonly options: GraphOptions) {
     this.log = options.log ?? ((line) => console.error(`autocnet: ${line}`));
-    this.sentinel = new Sentinel(conn.queues, conn.registry);
+    this.sentinel = new Sentinel(conn.queues, conn.registry, {
+      onRequeued: (count, walltime) => this.resubmit(count, walltime),
+    });
     this.watcher = new CompletedWatcher(conn.queues, conn.blocking, { onCompletion: (m) => this.onCompleted(m) });
     this.clusterBackend = options.cluster;
   }
@@ -389,6 +391,12 @@ export class NetworkCandidateGraph {
     return backend.submit({
       count, walltime, jobName: func, arraychunk: arraychunk ?? this.config.cluster.arraychunk, configPath: ensureConfigFile(this.config),
     });
+  }
+
+  /** Workers for jobs the sentinel put back, if this graph has started workers before (its workers may have exited). */
+  private async resubmit(count: number, walltime: number): Promise<void> {
+    if (!this.clusterBackend) return;
+    await this.clusterBackend.submit({ count, walltime, jobName: "retry", configPath: ensureConfigFile(this.config) });
   }
 
   private async waitFor(progress: () => Promise<ApplyProgress>, options: WaitOptions = {}): Promise<ApplyProgress> {

@@ -14,6 +14,11 @@ export interface SentinelOptions {
   /** Working entries read per adoption step (only when the working list and the deadlines disagree). */
   adoptBatch?: number;
   log?: (line: string) => void;
+  /**
+   * Called after a sweep that put jobs back in the processing queue, with how many and the longest
+   * walltime among them: the graph starts workers for them (AutoCNet's sentinel resubmitted cluster jobs).
+   */
+  onRequeued?: (count: number, walltime: number) => void | Promise<void>;
 }
 
 export interface SentinelStatus {
@@ -159,9 +164,21 @@ export class Sentinel {
         }
       }
       const statuses = await this.queues.requeue(items, { onlyIfExpired: true });
-      for (const s of statuses) {
-        if (s === "requeued") this.state.requeued++;
-        else if (s === "dead") this.state.deadLettered++;
+      let requeued = 0;
+      let walltime = 0;
+      statuses.forEach((s, i) => {
+        if (s === "requeued") {
+          requeued++;
+          walltime = Math.max(walltime, Number((JSON.parse(items[i].payload) as { walltime?: number }).walltime ?? 0));
+        } else if (s === "dead") this.state.deadLettered++;
+      });
+      this.state.requeued += requeued;
+      if (requeued > 0 && this.options.onRequeued) {
+        try {
+          await this.options.onRequeued(requeued, walltime || cfg.walltime);
+        } catch (err) {
+          this.error(err);
+        }
       }
       total += items.length;
       if (found.length - 1 < batchSize * 2) break;

@@ -1,0 +1,37 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, describe, expect, it } from "vitest";
+import { connectRedis } from "../src/redis";
+import { QueueSet } from "../src/queues";
+import { testConfig } from "./helpers";
+
+const demo = path.join(__dirname, "..", "dist", "demo.js");
+
+describe("npm run demo (the main job)", () => {
+  const config = testConfig();
+  const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), "acn-demo-"));
+  const env = { ...process.env, AUTOCNET_DEMO_DB: dbDir, AUTOCNET_DEMO_BASENAME: config.redis.basename };
+
+  afterAll(async () => {
+    const redis = await connectRedis(config.redis);
+    await new QueueSet(redis, config).clear();
+    redis.disconnect();
+    fs.rmSync(dbDir, { recursive: true, force: true });
+  });
+
+  it("runs end to end, twice: every job completes, the stalled edge is re-parameterised by the sentinel", () => {
+    for (const run of [1, 2]) {
+      const r = spawnSync(process.execPath, [demo], { env, encoding: "utf8", timeout: 120_000 });
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      expect(r.stdout).toContain(run === 1 ? "60 added, 0 updated, 0 ignored" : "0 added, 60 updated, 0 ignored");
+      expect(r.stdout).toMatch(/60 nodes, (\d+) edges/);
+      const edges = Number(/60 nodes, (\d+) edges/.exec(r.stdout)![1]);
+      expect(r.stdout).toContain(`done: ${edges} of ${edges} jobs completed, none lost`);
+      expect(r.stdout).toMatch(/processing 0, working 0, completed 0, dead-letter 0, quarantine 0/);
+      expect(r.stdout).toMatch(/requeued #1 +cause: walltime exceeded +params \{"delay_seconds":8,"walltime":3\} -> \{"delay_seconds":0,"walltime":6\}/);
+      expect(r.stdout).toMatch(/completed #2/);
+    }
+  });
+});
