@@ -129,6 +129,22 @@ export function encodeMessage(m: Omit<JobMessage, "extra" | "max_time" | "worker
   return JSON.stringify(out);
 }
 
+/**
+ * A fast encoder for the first attempts of one apply: everything but `job_id` and `id` is the same for
+ * every message, so it is encoded once. Gives exactly what `encodeMessage` gives (tested); a million
+ * messages encode in about a third of the time. `jobId` must be JSON-safe (apply ids and indices are).
+ */
+export function firstAttemptEncoder(fixed: { along: string; func: string; args: unknown[]; kwargs: Record<string, unknown>; walltime: number }):
+  (jobId: string, id: Target) => string {
+  const full = encodeMessage({ ...fixed, job_id: "", id: 0, count: 0, attempt: 1 });
+  const tail = full.slice(full.indexOf(',"along":'));
+  return (jobId, id) => {
+    const idJson = Array.isArray(id) && id.length === 2 && typeof id[0] === "number" && typeof id[1] === "number"
+      ? `[${id[0]},${id[1]}]` : typeof id === "number" ? String(id) : JSON.stringify(id);
+    return `{"job_id":"${jobId}","id":${idJson}${tail}`;
+  };
+}
+
 /** The message of the next attempt, after a failure: `count` + 1, `attempt` + 1, with any changes. */
 export function nextAttempt(
   m: JobMessage,

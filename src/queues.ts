@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Config } from "./config";
 import { keyPattern, queueKeys, type QueueKeys } from "./keys";
-import { encodeMessage, newApplyId, type JobMessage, type Target } from "./message";
+import { encodeMessage, firstAttemptEncoder, newApplyId, type JobMessage, type Target } from "./message";
 import { pipeScript, runScript } from "./scripts";
 import { parseWalltime } from "./walltime";
 
@@ -94,34 +94,39 @@ export class QueueSet {
     let batch: string[] = [];
     let pipe = this.redis.pipeline();
     let queued = 0;
+    // Encoding the next pipeline overlaps with Redis taking the previous one (at most two in flight).
+    const inFlight: Promise<void>[] = [];
     const flushBatch = () => {
       pipeScript(pipe, "push", keys, [applyId, count === batch.length ? record : "", ...batch]);
       batch = [];
       queued++;
     };
+    const sendPipe = async () => {
+      const sent = execOrThrow(pipe);
+      sent.catch(() => {}); // awaited below; this only stops an early failure counting as unhandled
+      inFlight.push(sent);
+      pipe = this.redis.pipeline();
+      queued = 0;
+      if (inFlight.length >= 2) await inFlight.shift();
+    };
+    const fast = { edge: firstAttemptEncoder({ along: options.along ?? "edge", func, args, kwargs, walltime }),
+      node: firstAttemptEncoder({ along: options.along ?? "node", func, args, kwargs, walltime }) };
     for (const target of targets) {
       const own = options.kwargsFor?.(target, count);
-      batch.push(encodeMessage({
-        job_id: `${applyId}-${count}`,
-        id: target,
-        along: options.along ?? (Array.isArray(target) && target.length === 2 ? "edge" : "node"),
-        func,
-        args,
-        kwargs: own ? { ...kwargs, ...own } : kwargs,
-        walltime,
-        count: 0,
-        attempt: 1,
-      }));
+      const along = Array.isArray(target) && target.length === 2 ? "edge" : "node";
+      batch.push(own
+        ? encodeMessage({
+          job_id: `${applyId}-${count}`, id: target, along: options.along ?? along, func, args,
+          kwargs: { ...kwargs, ...own }, walltime, count: 0, attempt: 1,
+        })
+        : fast[along](`${applyId}-${count}`, target));
       count++;
       if (batch.length >= batchSize) flushBatch();
-      if (queued >= 50) {
-        await execOrThrow(pipe);
-        pipe = this.redis.pipeline();
-        queued = 0;
-      }
+      if (queued >= 20) await sendPipe();
     }
     if (batch.length > 0 || count === 0) flushBatch();
-    await execOrThrow(pipe);
+    await sendPipe();
+    await Promise.all(inFlight);
     return { applyId, func, count, jobId: (i) => `${applyId}-${i}` };
   }
 

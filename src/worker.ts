@@ -2,8 +2,8 @@ import * as os from "os";
 import type { Redis } from "ioredis";
 import { lazyDatabase, type Database } from "./database";
 import { errorMessage } from "./errors";
-import { decodeMessage, type JobMessage } from "./message";
-import type { Claimed, CompleteStatus, QueueSet } from "./queues";
+import { decodeMessage, encodeMessage, type JobMessage } from "./message";
+import type { Claimed, CompleteStatus, QueueSet, RequeueItem } from "./queues";
 import type { JobContext, JobRegistry } from "./registry";
 import { decideRetry, type Failure, type FailureCause } from "./retry";
 
@@ -55,7 +55,11 @@ export function defaultWorkerId(): string {
 interface Running {
   claimed: Claimed;
   message?: JobMessage;
-  abort: AbortController;
+  /** Whether its job function has been called (a claimed-ahead job may still wait for a slot). */
+  started?: boolean;
+  /** Aborted at walltime or SIGTERM; the job function sees it as `ctx.signal`. */
+  abort?: AbortController;
+  /** Set when it is aborted (walltime, SIGTERM); the signal is only created if the job asks for it. */
   abortCause?: FailureCause;
   done: Promise<void>;
 }
@@ -72,7 +76,13 @@ export class Worker {
   private readonly idleMs: number;
   private readonly heartbeatSeconds: number;
   private readonly log: (line: string) => void;
-  private readonly running = new Map<string, Running>();
+  /** Claimed entries not yet moved on (running, or completing): heartbeats and SIGTERM cover these. */
+  private readonly held = new Map<string, Running>();
+  /** Job functions executing now: what `concurrency` bounds. */
+  private busy = 0;
+  private readonly slotWaiters: (() => void)[] = [];
+  /** Moving average of job run times (ms). */
+  private meanRunMs?: number;
   private stopping: "stopped" | "terminated" | undefined;
   private wake?: () => void;
   private pendingCompletions: { item: Parameters<QueueSet["complete"]>[0][number]; resolve: (s: CompleteStatus | undefined) => void }[] = [];
@@ -106,10 +116,16 @@ export class Worker {
   async run(): Promise<WorkerSummary> {
     const beat = setInterval(() => void this.beat(), this.heartbeatSeconds * 1000);
     beat.unref();
+    // one timer for every held job's walltime, rather than a timer per job
+    const walltimes = setInterval(() => this.abortPastWalltime(), 250);
+    walltimes.unref();
     let idleSince = Date.now();
     try {
       while (!this.stopping) {
-        const free = this.concurrency - this.running.size;
+        // Held = running + waiting for a slot + completing. With fast jobs a worker claims one batch ahead
+        // (the next batch's round trip overlaps this one's work); with slow jobs it never hoards.
+        const prefetch = this.mode !== "once" && this.fastJobs() ? this.concurrency : 0;
+        const free = Math.min(this.concurrency, this.concurrency + prefetch - this.held.size);
         if (free <= 0) {
           await this.slotFreed();
           continue;
@@ -131,7 +147,7 @@ export class Worker {
           continue;
         }
         if (this.mode === "once") break;
-        if (this.running.size > 0) {
+        if (this.held.size > 0) {
           await Promise.race([this.slotFreed(), this.waitForWork(0.5)]);
           continue;
         }
@@ -140,10 +156,11 @@ export class Worker {
         const wait = this.mode === "drain" ? Math.min(1, (this.idleMs - idleFor) / 1000) : 1;
         await this.waitForWork(Math.max(0.05, wait));
       }
-      await Promise.all([...this.running.values()].map((r) => r.done));
+      await Promise.all([...this.held.values()].map((r) => r.done));
       await this.flushCompletions();
     } finally {
       clearInterval(beat);
+      clearInterval(walltimes);
     }
     this.summary.reason = this.stopping ?? (this.mode === "once" ? "once" : "idle");
     return { ...this.summary };
@@ -163,20 +180,50 @@ export class Worker {
     this.stopping = "terminated";
     this.wake?.();
     const now = Date.now();
-    const held = [...this.running.values()];
+    const held = [...this.held.values()];
     for (const r of held) {
-      r.abortCause = r.claimed.maxTime - now < 5000 ? "walltime" : "terminated";
-      r.abort.abort(new Error(r.abortCause));
+      abortJob(r, r.claimed.maxTime - now < 5000 ? "walltime" : "terminated");
     }
-    await Promise.all(held.map((r) => this.fail(r, { cause: r.abortCause!, error: "worker received SIGTERM" })));
+    const waiting = held.filter((r) => !r.started && r.message);
+    await Promise.all([
+      ...held.filter((r) => r.started).map((r) => this.fail(r, { cause: r.abortCause!, error: "worker received SIGTERM" })),
+      waiting.length > 0
+        ? this.retrying("release", () => this.queues.requeue(waiting.map((r) => unclaimItem(r.claimed.entry, r.message!)), { onlyIfExpired: false }))
+        : undefined,
+    ]);
+  }
+
+  private terminated(): boolean {
+    return this.stopping === "terminated";
+  }
+
+  /** Whether recent jobs took under 50 ms (then claiming ahead pays, and costs other workers nothing). */
+  private fastJobs(): boolean {
+    return this.meanRunMs !== undefined && this.meanRunMs < 50;
+  }
+
+  private acquire(): Promise<void> {
+    if (this.busy < this.concurrency) {
+      this.busy++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  /** A job function returned: its slot goes to a waiting job, or is free while its completion goes to Redis. */
+  private release(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.busy--;
+    this.wake?.();
   }
 
   private start(claimed: Claimed): void {
     this.summary.claimed++;
-    const r: Running = { claimed, abort: new AbortController(), done: Promise.resolve() };
-    this.running.set(claimed.entry, r);
+    const r: Running = { claimed, done: Promise.resolve() };
+    this.held.set(claimed.entry, r);
     r.done = this.execute(r).finally(() => {
-      this.running.delete(claimed.entry);
+      this.held.delete(claimed.entry);
       this.wake?.();
     });
   }
@@ -198,32 +245,47 @@ export class Worker {
       await this.fail(r, { cause: "unknown-function", error });
       return;
     }
-    const walltimer = setTimeout(() => {
-      r.abortCause = "walltime";
-      r.abort.abort(new Error("walltime exceeded"));
-    }, Math.max(0, r.claimed.maxTime - Date.now()));
-    walltimer.unref();
     const ctx: JobContext = {
       message, jobId: message.job_id, id: message.id, along: message.along, args: message.args,
-      kwargs: message.kwargs, attempt: message.attempt, signal: r.abort.signal, redis: this.queues.redis, db: this.db,
+      kwargs: message.kwargs, attempt: message.attempt, redis: this.queues.redis, db: this.db,
+      get signal() {
+        return signalOf(r);
+      },
       config: this.queues.config, log: (...parts) => this.log(`${message.job_id}: ${parts.map(String).join(" ")}`),
     };
     let result: unknown;
+    await this.acquire();
+    if (this.terminated()) {
+      this.release();
+      return; // terminate() already put it back
+    }
+    r.started = true;
+    const t0 = performance.now();
     try {
       result = await def.run(ctx);
     } catch (err) {
-      clearTimeout(walltimer);
-      if (this.stopping === "terminated") return; // terminate() already moved it on
+      this.release();
+      if (this.terminated()) return; // terminate() already moved it on
       await this.fail(r, { cause: r.abortCause ?? "exception", error: errorMessage(err) });
       return;
-    } finally {
-      clearTimeout(walltimer);
     }
+    const ms = performance.now() - t0;
+    this.meanRunMs = this.meanRunMs === undefined ? ms : this.meanRunMs * 0.9 + ms * 0.1;
+    this.release();
     if (this.stopping === "terminated") return;
     const status = await this.completeSoon({ entry: r.claimed.entry, message, result: jsonSafe(result), worker: this.id });
     if (status === "completed") this.summary.completed++;
     else if (status === "late") { this.summary.completed++; this.summary.late++; }
     else if (status === "duplicate") this.summary.duplicates++;
+  }
+
+  private abortPastWalltime(): void {
+    const now = Date.now();
+    for (const r of this.held.values()) {
+      if (!r.abortCause && r.claimed.maxTime <= now) {
+        abortJob(r, "walltime");
+      }
+    }
   }
 
   private async fail(r: Running, failure: Failure): Promise<void> {
@@ -258,7 +320,7 @@ export class Worker {
   }
 
   private async beat(): Promise<void> {
-    const held = [...this.running.values()].map((r) => r.claimed);
+    const held = [...this.held.values()].map((r) => r.claimed);
     if (held.length === 0) return;
     try {
       const alive = await this.queues.heartbeat(held, leaseMs(this.heartbeatSeconds));
@@ -311,6 +373,25 @@ export class Worker {
       this.wake = () => { clearTimeout(t); resolve(); prev?.(); };
     });
   }
+}
+
+function abortJob(r: Running, cause: FailureCause): void {
+  r.abortCause = cause;
+  r.abort?.abort(new Error(cause === "walltime" ? "walltime exceeded" : cause));
+}
+
+/** A job's abort signal, made on first use (most jobs never look), already aborted if the job was. */
+function signalOf(r: Running): AbortSignal {
+  if (!r.abort) {
+    r.abort = new AbortController();
+    if (r.abortCause) r.abort.abort(new Error(r.abortCause === "walltime" ? "walltime exceeded" : r.abortCause));
+  }
+  return r.abort.signal;
+}
+
+/** Puts a claimed-but-never-started message back as it was: no failure counted. */
+function unclaimItem(entry: string, m: JobMessage): RequeueItem {
+  return { entry, jobId: m.job_id, action: "retry", payload: encodeMessage(m), event: { e: "released", a: m.attempt, why: "its worker stopped before starting it" } };
 }
 
 function jsonSafe(value: unknown): unknown {

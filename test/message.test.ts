@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeMessage, encodeMessage, nextAttempt } from "../src/message";
+import { decodeMessage, encodeMessage, firstAttemptEncoder, nextAttempt } from "../src/message";
 
 const edge = {
   job_id: "mk3f9a2x-123456", id: [1234, 5678] as [number, number], along: "edge", func: "overlap",
@@ -12,6 +12,19 @@ describe("message protocol", () => {
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(256);
     expect(text.startsWith('{"job_id":')).toBe(true);
     expect(text).not.toContain("kwargs"); // empty parts are left out
+  });
+
+  it("the fast first-attempt encoder gives exactly what encodeMessage gives", () => {
+    const cases = [
+      { along: "edge", func: "overlap", args: [], kwargs: {}, walltime: 600 },
+      { along: "node", func: "f", args: [1, "a"], kwargs: { tolerance: 2, name: "x\"y" }, walltime: 86400 },
+    ];
+    for (const fixed of cases) {
+      const enc = firstAttemptEncoder(fixed);
+      for (const id of [[1, 2], 7, "img-3", [1.5, -2], ["a", "b"], [1, 2, 3]] as const) {
+        expect(enc("ab12cd34-9", id as never)).toBe(encodeMessage({ ...fixed, job_id: "ab12cd34-9", id: id as never, count: 0, attempt: 1 }));
+      }
+    }
   });
 
   it("round-trips, keeping unknown keys", () => {

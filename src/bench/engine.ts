@@ -201,38 +201,3 @@ export async function benchDeadWorker(o: EngineBenchOptions, heartbeatSeconds: n
   }
   return figure(runs);
 }
-
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const quick = args.includes("--quick");
-  const jsonIdx = args.indexOf("--json");
-  const log = (line: string) => console.log(line);
-  const redis = await startPrivateRedis();
-  const o: EngineBenchOptions = { port: redis.port, quick, runs: 3, log };
-  try {
-    log(`autocnet-ts engine benchmark (private redis-server on 127.0.0.1:${redis.port}; ${os.cpus().length} cores, shared and noisy: compare ratios)`);
-    const pushN = quick ? 20_000 : 100_000;
-    const push = await benchPush(o, pushN);
-    log(`push     ${fmt(pushN)} messages: ${fmt(push.median)} msg/s (min ${fmt(push.min)}, max ${fmt(push.max)})`);
-    const lifeN = quick ? 10_000 : 100_000;
-    const life = await benchLifecycle(o, lifeN, 8, 25);
-    log(`lifecycle ${fmt(lifeN)} no-op jobs, 8 processes x 25: ${fmt(life.median)} jobs/s (min ${fmt(life.min)}, max ${fmt(life.max)})`);
-    const sent = await benchSentinel(o, quick ? 10_000 : 100_000, quick ? 3_000 : 10_000);
-    log(`sentinel ${fmt(sent.entries)} deadlines over ${quick ? 3 : 10} s: requeue delay p50 ${fmt(sent.p50_ms)} ms, p99 ${fmt(sent.p99_ms)} ms, max ${fmt(sent.max_ms)} ms; ` +
-      `${fmt(sent.sweeps)} sweeps, ${fmt(sent.commands_per_requeue, 2)} commands/requeue, ${fmt(sent.idle_commands_per_sweep, 1)} commands per idle sweep of a ${fmt(sent.entries * 2)}-entry working list`);
-    const dead = await benchDeadWorker(o, 1);
-    log(`dead worker (heartbeat 1 s): back in processing after ${fmt(dead.median, 2)} s (min ${fmt(dead.min, 2)}, max ${fmt(dead.max, 2)})`);
-    if (jsonIdx >= 0) {
-      fs.writeFileSync(args[jsonIdx + 1], JSON.stringify({ push, lifecycle: life, sentinel: sent, dead_worker: dead }, null, 2));
-    }
-  } finally {
-    await redis.stop();
-  }
-}
-
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(`benchmark failed: ${(err as Error).stack ?? err}`);
-    process.exit(1);
-  });
-}

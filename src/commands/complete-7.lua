@@ -16,38 +16,55 @@
     'completed'  the normal case
     'late'       the sentinel had requeued it; this attempt still won (a pending retry is withdrawn)
     'duplicate'  the job had already completed (another attempt won); nothing pushed, recorded only
+  Batched: one ZREM, HMGET, HSET, LPUSH and HINCRBY per apply for the whole call; LREM and the lineage
+  RPUSH per job.
 ]]
 -- @include "common"
 local now = now_ms()
-local out = {}
+local entries, ids = {}, {}
 for i = 3, #ARGV, 4 do
-  local entry, job_id, attempt, done = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local removed = redis.call('LREM', KEYS[1], -1, entry)
-  redis.call('ZREM', KEYS[2], entry)
-  local prev = redis.call('HGET', KEYS[4], job_id)
+  entries[#entries + 1] = ARGV[i]
+  ids[#ids + 1] = ARGV[i + 1]
+end
+local removed = {}
+for i, entry in ipairs(entries) do removed[i] = redis.call('LREM', KEYS[1], -1, entry) end
+call_many('ZREM', KEYS[2], entries)
+local prevs = redis.call('HMGET', KEYS[4], unpack(ids))
+
+local out, hset, done_msgs, per_apply = {}, {}, {}, {}
+for i, job_id in ipairs(ids) do
+  local base = 3 + (i - 1) * 4
+  local attempt, done = ARGV[base + 2], ARGV[base + 3]
+  local prev = prevs[i]
   if prev and prev ~= 'd' then
     add_event(ARGV[1], job_id, now, '{"e":"duplicate","a":' .. attempt .. ',"why":"attempt ' ..
       string.sub(prev, 2) .. ' had already completed"}')
     out[#out + 1] = 'duplicate'
   else
     local status = 'completed'
-    local pending = redis.call('HGET', KEYS[5], job_id)
+    -- only a job that was requeued (a later attempt, or a late first one) can have a retry waiting
+    local pending = false
+    if removed[i] == 0 or prev or tonumber(attempt) > 1 then pending = redis.call('HGET', KEYS[5], job_id) end
     local apply = apply_id_of(job_id)
     if prev == 'd' then
       -- dead-lettered, then its original attempt finished after all: the result stands
       if pending then redis.call('LREM', KEYS[7], -1, pending) end
       if apply then redis.call('HINCRBY', ARGV[2] .. apply, 'dead', -1) end
       status = 'late'
-    elseif removed == 0 then
+    elseif removed[i] == 0 then
       status = 'late'
       if pending and redis.call('LREM', KEYS[6], -1, pending) > 0 then
         add_event(ARGV[1], job_id, now, '{"e":"withdrawn","why":"attempt ' .. attempt .. ' finished late"}')
       end
     end
-    redis.call('HSET', KEYS[4], job_id, 'c' .. attempt)
+    -- a job completed twice within this one call counts once too
+    prevs[i] = 'c' .. attempt
+    for j = i + 1, #ids do if ids[j] == job_id then prevs[j] = prevs[i] end end
+    hset[#hset + 1] = job_id
+    hset[#hset + 1] = 'c' .. attempt
     if pending then redis.call('HDEL', KEYS[5], job_id) end
-    if apply then redis.call('HINCRBY', ARGV[2] .. apply, 'completed', 1) end
-    redis.call('LPUSH', KEYS[3], done)
+    if apply then per_apply[apply] = (per_apply[apply] or 0) + 1 end
+    done_msgs[#done_msgs + 1] = done
     if status == 'late' then
       add_event(ARGV[1], job_id, now, '{"e":"completed","a":' .. attempt .. ',"late":true}')
     else
@@ -56,4 +73,9 @@ for i = 3, #ARGV, 4 do
     out[#out + 1] = status
   end
 end
+if #hset > 0 then
+  for i = 1, #hset, 1000 do redis.call('HSET', KEYS[4], unpack(hset, i, math.min(i + 999, #hset))) end
+  call_many('LPUSH', KEYS[3], done_msgs)
+end
+for apply, n in pairs(per_apply) do redis.call('HINCRBY', ARGV[2] .. apply, 'completed', n) end
 return out

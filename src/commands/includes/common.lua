@@ -67,3 +67,10 @@ local function add_event(prefix, job_id, now, fields)
     redis.call('RPUSH', prefix .. job_id, '{"t":' .. now .. ',' .. body)
   end
 end
+
+-- redis.call(cmd, key, ...list) in chunks, since unpack() is bounded by Lua's stack.
+local function call_many(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
