@@ -113,4 +113,25 @@ describe("Worker (in process, real Redis)", () => {
     await run;
     expect(requeued).toMatchObject({ cause: "walltime", a: 1 });
   });
+
+  it("claims ahead only for fast jobs, and on SIGTERM puts a claimed-ahead job back without counting a failure", async () => {
+    const key = `${conn.config.redis.basename}:out`;
+    await conn.queues.submit("noop", [0]);                                       // teaches the worker that jobs are fast
+    const held = await conn.queues.submit("hold", [1], { kwargs: { key, seconds: 30 } });
+    const ahead = await conn.queues.submit("record", [2], { kwargs: { key } });
+    const w = worker({ concurrency: 1, mode: "forever" });
+    const run = w.run();
+    await until("the hold job to start and the next to be claimed ahead", async () =>
+      (await recorded(conn, key)).some((r) => r.phase === "started") && (await conn.queues.lengths()).working === 2);
+    await w.terminate();
+    await run;
+    const heldLineage = await readLineage(conn.queues, held.jobId(0));
+    expect(heldLineage.events.find((e) => e.e === "requeued")).toMatchObject({ cause: "terminated", a: 1 });
+    const aheadLineage = await readLineage(conn.queues, ahead.jobId(0));
+    expect(aheadLineage.events.map((e) => e.e)).toEqual(["submitted", "claimed", "released"]);
+    const waiting = (await conn.redis.lrange(conn.queues.keys.processing, 0, -1)).map((m) => JSON.parse(m));
+    expect(waiting.find((m) => m.job_id === ahead.jobId(0))).toMatchObject({ count: 0, attempt: 1 });
+    expect(waiting.find((m) => m.job_id === held.jobId(0))).toMatchObject({ count: 1, attempt: 2 });
+    expect(await conn.queues.lengths()).toMatchObject({ working: 0, processing: 2 });
+  });
 });
