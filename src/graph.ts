@@ -8,6 +8,8 @@ import { overlaps, parseFootprint, toGeoJSON, type FootprintInput, type MultiPol
 import { readLineage, type Lineage } from "./lineage";
 import type { Target } from "./message";
 import type { ApplyProgress, CompletionMessage, QueueLengths } from "./queues";
+import { QueueDepthSampler } from "./depth";
+import { footprintMap, lineageView, progressReporter, queueDepthView, sentinelStatusView, type Rendered } from "./display";
 import { Sentinel } from "./sentinel";
 import { parseWalltime } from "./walltime";
 import { CompletedWatcher, type CompletionHandler } from "./watcher";
@@ -84,6 +86,8 @@ export interface WaitOptions {
   timeout?: number;
   /** Called with the counts every poll (what progress displays use). */
   onProgress?: (progress: ApplyProgress) => void;
+  /** Show a live progress display (a bar in the notebook, or on the terminal). */
+  progress?: boolean;
   pollMs?: number;
 }
 
@@ -129,6 +133,8 @@ export class NetworkCandidateGraph {
   readonly edges = new Map<string, EdgeAttributes>();
   readonly sentinel: Sentinel;
   readonly watcher: CompletedWatcher;
+  /** Queue-depth samples taken while this graph is open (every second), for `queueDepthView()`. */
+  readonly depth: QueueDepthSampler;
   private readonly callbacks = new Map<string, CompletionHandler>();
   private clusterBackend?: ClusterBackend;
   private readonly log: (line: string) => void;
@@ -139,6 +145,7 @@ export class NetworkCandidateGraph {
       onRequeued: (count, walltime) => this.resubmit(count, walltime),
     });
     this.watcher = new CompletedWatcher(conn.queues, conn.blocking, { onCompletion: (m) => this.onCompleted(m) });
+    this.depth = new QueueDepthSampler(conn.queues, { intervalMs: 1000 });
     this.clusterBackend = options.cluster;
   }
 
@@ -156,6 +163,7 @@ export class NetworkCandidateGraph {
     const ncg = new NetworkCandidateGraph(conn, db, options);
     if (options.sentinel !== false) ncg.sentinel.start();
     if (options.watcher !== false) ncg.watcher.start();
+    if (options.sentinel !== false || options.watcher !== false) ncg.depth.start();
     return ncg;
   }
 
@@ -402,9 +410,11 @@ export class NetworkCandidateGraph {
   private async waitFor(progress: () => Promise<ApplyProgress>, options: WaitOptions = {}): Promise<ApplyProgress> {
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
     const pollMs = options.pollMs ?? 100;
+    const bar = options.progress ? progressReporter() : undefined;
     for (;;) {
       const p = await progress();
       options.onProgress?.(p);
+      bar?.(p);
       if (p.completed + p.dead >= p.total) break;
       if (Date.now() > deadline) {
         throw new Error(`wait: timed out after ${options.timeout} ms with ${p.completed} completed, ${p.dead} dead-lettered of ${p.total}; ` +
@@ -458,8 +468,33 @@ export class NetworkCandidateGraph {
     return readLineage(this.queues, jobId);
   }
 
+  /** Queue depth now and over time (samples kept while this graph is open). */
+  async queueDepthView(options: { title?: string } = {}): Promise<Rendered> {
+    await this.depth.sample();
+    return queueDepthView(this.depth.samples(), { title: options.title ?? `Queue depth — ${this.config.redis.basename}` });
+  }
+
+  /** Every attempt of these jobs on a time axis, coloured by outcome, with each retry's parameter change. */
+  async lineageView(jobIds: string | string[], options: { title?: string } = {}): Promise<Rendered> {
+    const ids = typeof jobIds === "string" ? [jobIds] : jobIds;
+    const lineages = [];
+    for (let i = 0; i < ids.length; i += 1000) lineages.push(...(await Promise.all(ids.slice(i, i + 1000).map((id) => this.lineage(id)))));
+    return lineageView(lineages, options);
+  }
+
+  /** Footprints and overlaps on a lon/lat map, coloured by `jobStatus[func]`. */
+  footprintMap(options: { func?: string; title?: string } = {}): Rendered {
+    return footprintMap(this.nodes, this.edges, options);
+  }
+
+  /** The sentinel's and the watcher's status. */
+  statusView(): Rendered {
+    return sentinelStatusView(this.sentinel.status(), this.watcher.status());
+  }
+
   /** Stops the sentinel, the watcher and any local workers; closes Redis and the database. */
   async close(): Promise<void> {
+    this.depth.stop();
     await this.sentinel.stop();
     await this.watcher.stop();
     await this.clusterBackend?.close();

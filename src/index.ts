@@ -41,3 +41,11 @@ export type { Database, OpenDatabaseOptions } from "./database";
 export { parseFootprint, parseWkt, area, centroid, bbox, intersection, overlaps, toGeoJSON } from "./geometry";
 export type { MultiPolygonCoords, FootprintInput, ParsedFootprint, GeoJSONPolygon, GeoJSONMultiPolygon } from "./geometry";
 export { configToInput, ensureConfigFile } from "./config";
+export { QueueDepthSampler } from "./depth";
+export type { DepthSample } from "./depth";
+export {
+  show, inKernel, rendered, queueDepthView, lineageView, attemptBars, footprintMap, sentinelStatusView, progressView,
+  progressReporter, OUTCOME_COLORS, QUEUE_COLORS, STATUS_COLORS,
+} from "./display";
+export type { Rendered, AttemptBar } from "./display";
+export { syntheticImages } from "./demo";

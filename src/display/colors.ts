@@ -1,0 +1,31 @@
+/** One palette for outcomes and queues across every display, so a colour means one thing everywhere. */
+export const OUTCOME_COLORS: Record<string, string> = {
+  completed: "#2e8b57",
+  "walltime exceeded": "#f28e2b",
+  "heartbeat lost": "#b07aa1",
+  failed: "#e15759",
+  terminated: "#9c755f",
+  "dead-lettered": "#3b3b3b",
+  released: "#bab0ac",
+  running: "#4e79a7",
+};
+
+export const QUEUE_COLORS: Record<string, string> = {
+  processing: "#4e79a7",
+  working: "#f28e2b",
+  completed: "#2e8b57",
+  dead: "#3b3b3b",
+  quarantine: "#e15759",
+};
+
+export const STATUS_COLORS: Record<string, string> = {
+  succeeded: "#2e8b57",
+  failed: "#e15759",
+  "not run": "#c9c9c9",
+};
+
+export function colorScale(colors: Record<string, string>, present?: Iterable<string>) {
+  const keep = present ? new Set(present) : undefined;
+  const domain = Object.keys(colors).filter((k) => !keep || keep.has(k));
+  return { domain, range: domain.map((k) => colors[k]) };
+}

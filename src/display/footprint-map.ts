@@ -1,0 +1,71 @@
+import type { EdgeAttributes, NodeAttributes } from "../graph";
+import { bbox, toGeoJSON } from "../geometry";
+import { colorScale, STATUS_COLORS } from "./colors";
+import { Plot, plotDocument } from "./dom";
+import { rendered, type Rendered } from "./show";
+
+type Status = "succeeded" | "failed" | "not run";
+
+function statusOf(attrs: { jobStatus: Record<string, { success: boolean }> }, func?: string): Status {
+  if (!func) return "not run";
+  const s = attrs.jobStatus[func];
+  return !s ? "not run" : s.success ? "succeeded" : "failed";
+}
+
+/**
+ * The graph on a lon/lat map: image footprints as outlines, overlaps (edges) filled and coloured by the
+ * `jobStatus` of one function, e.g. `footprintMap(ncg.nodes, ncg.edges, { func: "overlap" })`.
+ */
+export function footprintMap(
+  nodes: Map<number, NodeAttributes> | NodeAttributes[],
+  edges: Map<string, EdgeAttributes> | EdgeAttributes[],
+  options: { func?: string; title?: string; width?: number } = {},
+): Rendered {
+  const nodeList = [...nodes.values()].filter((n) => n.footprint);
+  const edgeList = [...edges.values()].filter((e) => e.overlap && e.overlap.length > 0);
+  const title = options.title ?? `Footprints and overlaps${options.func ? `, coloured by jobStatus.${options.func}` : ""}`;
+  const counts: Record<Status, number> = { succeeded: 0, failed: 0, "not run": 0 };
+  const edgeFeatures = edgeList.map((e) => {
+    const status = statusOf(e, options.func);
+    counts[status]++;
+    return { type: "Feature" as const, geometry: toGeoJSON(e.overlap!), properties: { status, edge: `${e.source}–${e.destination}`, area: e.overlapArea } };
+  });
+  const nodeFeatures = nodeList.map((n) => ({ type: "Feature" as const, geometry: toGeoJSON(n.footprint!), properties: { name: n.name, id: n.id } }));
+  const text = `${title}: ${nodeList.length} footprints, ${edgeList.length} overlaps` +
+    (options.func ? ` (${counts.succeeded} succeeded, ${counts.failed} failed, ${counts["not run"]} not run)` : "");
+  if (nodeFeatures.length === 0) return rendered(`<p><b>${title}</b>: no footprints</p>`, text);
+  const all = { type: "FeatureCollection" as const, features: [...nodeFeatures, ...edgeFeatures] };
+  const box = nodeList.map((n) => bbox(n.footprint!)).reduce((a, b) => ({
+    minX: Math.min(a.minX, b.minX), minY: Math.min(a.minY, b.minY), maxX: Math.max(a.maxX, b.maxX), maxY: Math.max(a.maxY, b.maxY),
+  }));
+  const ticks = { lon: niceTicks(box.minX, box.maxX), lat: niceTicks(box.minY, box.maxY) };
+  const chart = Plot.plot({
+    document: plotDocument(),
+    width: options.width ?? 720,
+    title,
+    subtitle: `${nodeList.length} images, ${edgeList.length} overlapping pairs; lon/lat degrees`,
+    projection: { type: "equirectangular", domain: all as never, inset: 10 },
+    color: { ...colorScale(STATUS_COLORS), legend: true, label: options.func ? `jobStatus.${options.func}` : "status" },
+    marks: [
+      Plot.graticule({ strokeOpacity: 0.15 }),
+      Plot.geo(edgeFeatures, { fill: (d: { properties: { status: Status } }) => d.properties.status, fillOpacity: 0.75, stroke: "white", strokeWidth: 0.3,
+        title: (d: { properties: { edge: string; status: Status; area: number } }) => `edge ${d.properties.edge}: ${d.properties.status}, overlap ${d.properties.area.toFixed(4)} deg²` }),
+      Plot.geo(nodeFeatures, { stroke: "#333", strokeWidth: 0.8, fill: "none", title: (d: { properties: { name: string } }) => d.properties.name }),
+      // a projection has no axes: label the graticule lines along the south and west edges instead
+      Plot.text(ticks.lon, { x: (d: number) => d, y: box.minY, text: (d: number) => `${d}°E`, dy: 10, fontSize: 9, fill: "#555" }),
+      Plot.text(ticks.lat, { x: box.minX, y: (d: number) => d, text: (d: number) => `${d}°N`, dx: -4, textAnchor: "end", fontSize: 9, fill: "#555" }),
+    ],
+  }) as unknown as Element;
+  return rendered(chart.outerHTML, text);
+}
+
+/** Round-number ticks (1, 2 or 5 × 10^k degrees) inside [lo, hi], about five of them. */
+function niceTicks(lo: number, hi: number): number[] {
+  const span = Math.max(hi - lo, 1e-9);
+  const raw = span / 5;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * pow).find((s) => s >= raw) ?? 10 * pow;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(Number(v.toFixed(10)));
+  return out;
+}
