@@ -57,6 +57,10 @@ interface Running {
   message?: JobMessage;
   /** Whether its job function has been called (a claimed-ahead job may still wait for a slot). */
   started?: boolean;
+  /** performance.now() when its job function was called. */
+  startedAt?: number;
+  /** Date.now() when it was claimed. */
+  claimedAt: number;
   /** Aborted at walltime or SIGTERM; the job function sees it as `ctx.signal`. */
   abort?: AbortController;
   /** Set when it is aborted (walltime, SIGTERM); the signal is only created if the job asks for it. */
@@ -80,7 +84,7 @@ export class Worker {
   private readonly held = new Map<string, Running>();
   /** Job functions executing now: what `concurrency` bounds. */
   private busy = 0;
-  private readonly slotWaiters: (() => void)[] = [];
+  private readonly slotWaiters: { r: Running; resolve: (got: boolean) => void }[] = [];
   /** Moving average of job run times (ms). */
   private meanRunMs?: number;
   private stopping: "stopped" | "terminated" | undefined;
@@ -117,14 +121,17 @@ export class Worker {
     const beat = setInterval(() => void this.beat(), this.heartbeatSeconds * 1000);
     beat.unref();
     // one timer for every held job's walltime, rather than a timer per job
-    const walltimes = setInterval(() => this.abortPastWalltime(), 250);
+    const walltimes = setInterval(() => {
+      this.abortPastWalltime();
+      this.releaseWaitingTooLong();
+    }, 250);
     walltimes.unref();
     let idleSince = Date.now();
     try {
       while (!this.stopping) {
         // Held = running + waiting for a slot + completing. With fast jobs a worker claims one batch ahead
         // (the next batch's round trip overlaps this one's work); with slow jobs it never hoards.
-        const prefetch = this.mode !== "once" && this.fastJobs() ? this.concurrency : 0;
+        const prefetch = this.mode !== "once" && this.fastJobs() && this.noneStalled() ? this.concurrency : 0;
         const free = Math.min(this.concurrency, this.concurrency + prefetch - this.held.size);
         if (free <= 0) {
           await this.slotFreed();
@@ -191,6 +198,7 @@ export class Worker {
         ? this.retrying("release", () => this.queues.requeue(waiting.map((r) => unclaimItem(r.claimed.entry, r.message!)), { onlyIfExpired: false }))
         : undefined,
     ]);
+    for (const w of this.slotWaiters.splice(0)) w.resolve(false); // already put back above
   }
 
   private terminated(): boolean {
@@ -202,25 +210,48 @@ export class Worker {
     return this.meanRunMs !== undefined && this.meanRunMs < 50;
   }
 
-  private acquire(): Promise<void> {
+  /** Whether every running job is still young (a job that suddenly stalls stops the claiming ahead). */
+  private noneStalled(): boolean {
+    const now = performance.now();
+    for (const r of this.held.values()) if (r.startedAt !== undefined && now - r.startedAt > 100) return false;
+    return true;
+  }
+
+  /** Waits for a slot: true when it has one, false if the job was put back instead (it waited too long). */
+  private acquire(r: Running): Promise<boolean> {
     if (this.busy < this.concurrency) {
       this.busy++;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
-    return new Promise((resolve) => this.slotWaiters.push(resolve));
+    return new Promise((resolve) => this.slotWaiters.push({ r, resolve }));
   }
 
   /** A job function returned: its slot goes to a waiting job, or is free while its completion goes to Redis. */
   private release(): void {
     const next = this.slotWaiters.shift();
-    if (next) next();
+    if (next) next.resolve(true);
     else this.busy--;
     this.wake?.();
   }
 
+  /**
+   * A job claimed ahead must not spend its walltime queueing behind a job that stalled: after a second
+   * without a slot it goes back to the processing queue as it was (no failure counted) for another worker.
+   */
+  private releaseWaitingTooLong(): void {
+    const now = Date.now();
+    for (let i = this.slotWaiters.length - 1; i >= 0; i--) {
+      const w = this.slotWaiters[i];
+      if (now - w.r.claimedAt < 1000 || !w.r.message) continue;
+      this.slotWaiters.splice(i, 1);
+      const item = unclaimItem(w.r.claimed.entry, w.r.message, "it waited over a second for a slot behind a slow job");
+      void this.retrying("release", () => this.queues.requeue([item], { onlyIfExpired: false })).finally(() => w.resolve(false));
+    }
+  }
+
   private start(claimed: Claimed): void {
     this.summary.claimed++;
-    const r: Running = { claimed, done: Promise.resolve() };
+    const r: Running = { claimed, claimedAt: Date.now(), done: Promise.resolve() };
     this.held.set(claimed.entry, r);
     r.done = this.execute(r).finally(() => {
       this.held.delete(claimed.entry);
@@ -254,13 +285,13 @@ export class Worker {
       config: this.queues.config, log: (...parts) => this.log(`${message.job_id}: ${parts.map(String).join(" ")}`),
     };
     let result: unknown;
-    await this.acquire();
+    if (!(await this.acquire(r))) return; // put back for another worker
     if (this.terminated()) {
       this.release();
       return; // terminate() already put it back
     }
     r.started = true;
-    const t0 = performance.now();
+    const t0 = (r.startedAt = performance.now());
     try {
       result = await def.run(ctx);
     } catch (err) {
@@ -390,8 +421,8 @@ function signalOf(r: Running): AbortSignal {
 }
 
 /** Puts a claimed-but-never-started message back as it was: no failure counted. */
-function unclaimItem(entry: string, m: JobMessage): RequeueItem {
-  return { entry, jobId: m.job_id, action: "retry", payload: encodeMessage(m), event: { e: "released", a: m.attempt, why: "its worker stopped before starting it" } };
+function unclaimItem(entry: string, m: JobMessage, why = "its worker stopped before starting it"): RequeueItem {
+  return { entry, jobId: m.job_id, action: "retry", payload: encodeMessage(m), event: { e: "released", a: m.attempt, why } };
 }
 
 function jsonSafe(value: unknown): unknown {

@@ -59,7 +59,7 @@ describe("displays", () => {
     expect(bars[0].change).toBe("delay_seconds 8→0, walltime 3→6");
     const r = lineageView([retried, killed]);
     expect(r.html).toContain("<svg");
-    expect(r.html).toContain("#1: delay_seconds 8→0, walltime 3→6");
+    expect(r.html).toContain("#1→#2: delay_seconds 8→0, walltime 3→6");
     expect(r.html).toContain("time since the first claim (s)");
     for (const outcome of ["walltime exceeded", "completed", "heartbeat lost", "failed", "dead-lettered"]) expect(r.html).toContain(outcome);
     expect(r.text).toContain("abc-7 #1: walltime exceeded, 3.00 s on node1-1; retried with delay_seconds 8→0, walltime 3→6");

@@ -134,4 +134,24 @@ describe("Worker (in process, real Redis)", () => {
     expect(waiting.find((m) => m.job_id === held.jobId(0))).toMatchObject({ count: 1, attempt: 2 });
     expect(await conn.queues.lengths()).toMatchObject({ working: 0, processing: 2 });
   });
+
+  it("a job claimed ahead behind a job that stalls goes back after a second, for another worker", async () => {
+    const key = `${conn.config.redis.basename}:out`;
+    await conn.queues.submit("noop", [1, 2, 3]);                                   // fast jobs: claiming ahead starts
+    const stall = await conn.queues.submit("stubborn", [4], { kwargs: { key, seconds: 4 } });
+    const next = await conn.queues.submit("record", [5], { kwargs: { key } });
+    const w1 = worker({ concurrency: 1, mode: "forever" });
+    const run1 = w1.run();
+    const released = await until("the claimed-ahead job to be put back", async () =>
+      (await readLineage(conn.queues, next.jobId(0))).events.find((e) => e.e === "released"), 10_000);
+    expect(released.why).toBe("it waited over a second for a slot behind a slow job");
+    const w2 = worker({ concurrency: 1, mode: "once" });
+    expect(await w2.run()).toMatchObject({ completed: 1 });
+    // it completed on the second worker while the first was still stuck in the stall
+    expect((await readLineage(conn.queues, next.jobId(0))).outcome).toBe("completed");
+    expect((await readLineage(conn.queues, stall.jobId(0))).outcome).toBe("pending");
+    w1.stop();
+    await run1;
+    expect((await readLineage(conn.queues, stall.jobId(0))).outcome).toBe("completed");
+  });
 });

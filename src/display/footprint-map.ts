@@ -1,5 +1,5 @@
 import type { EdgeAttributes, NodeAttributes } from "../graph";
-import { bbox, toGeoJSON } from "../geometry";
+import { bbox, type MultiPolygonCoords } from "../geometry";
 import { colorScale, STATUS_COLORS } from "./colors";
 import { Plot, plotDocument } from "./dom";
 import { rendered, type Rendered } from "./show";
@@ -25,13 +25,20 @@ export function footprintMap(
   const edgeList = [...edges.values()].filter((e) => e.overlap && e.overlap.length > 0);
   const title = options.title ?? `Footprints and overlaps${options.func ? `, coloured by jobStatus.${options.func}` : ""}`;
   const counts: Record<Status, number> = { succeeded: 0, failed: 0, "not run": 0 };
+  // a node function (footprint_stats, say) colours the footprints themselves; an edge function, the overlaps
+  const nodeFunc = options.func !== undefined && nodeList.some((n) => n.jobStatus[options.func!]);
   const edgeFeatures = edgeList.map((e) => {
     const status = statusOf(e, options.func);
-    counts[status]++;
-    return { type: "Feature" as const, geometry: toGeoJSON(e.overlap!), properties: { status, edge: `${e.source}–${e.destination}`, area: e.overlapArea } };
+    if (!nodeFunc) counts[status]++;
+    return { type: "Feature" as const, geometry: forD3(e.overlap!), properties: { status, edge: `${e.source}–${e.destination}`, area: e.overlapArea } };
   });
-  const nodeFeatures = nodeList.map((n) => ({ type: "Feature" as const, geometry: toGeoJSON(n.footprint!), properties: { name: n.name, id: n.id } }));
+  const nodeFeatures = nodeList.map((n) => {
+    const status = statusOf(n, options.func);
+    if (nodeFunc) counts[status]++;
+    return { type: "Feature" as const, geometry: forD3(n.footprint!), properties: { name: n.name, id: n.id, status } };
+  });
   const text = `${title}: ${nodeList.length} footprints, ${edgeList.length} overlaps` +
+    (nodeFunc ? " — footprints coloured" : "") +
     (options.func ? ` (${counts.succeeded} succeeded, ${counts.failed} failed, ${counts["not run"]} not run)` : "");
   if (nodeFeatures.length === 0) return rendered(`<p><b>${title}</b>: no footprints</p>`, text);
   const all = { type: "FeatureCollection" as const, features: [...nodeFeatures, ...edgeFeatures] };
@@ -45,15 +52,21 @@ export function footprintMap(
     title,
     subtitle: `${nodeList.length} images, ${edgeList.length} overlapping pairs; lon/lat degrees`,
     projection: { type: "equirectangular", domain: all as never, inset: 10 },
+    marginLeft: 48,
+    marginBottom: 24,
     color: { ...colorScale(STATUS_COLORS), legend: true, label: options.func ? `jobStatus.${options.func}` : "status" },
     marks: [
       Plot.graticule({ strokeOpacity: 0.15 }),
       Plot.geo(edgeFeatures, { fill: (d: { properties: { status: Status } }) => d.properties.status, fillOpacity: 0.75, stroke: "white", strokeWidth: 0.3,
         title: (d: { properties: { edge: string; status: Status; area: number } }) => `edge ${d.properties.edge}: ${d.properties.status}, overlap ${d.properties.area.toFixed(4)} deg²` }),
-      Plot.geo(nodeFeatures, { stroke: "#333", strokeWidth: 0.8, fill: "none", title: (d: { properties: { name: string } }) => d.properties.name }),
+      Plot.geo(nodeFeatures, {
+        stroke: "#333", strokeWidth: 0.8,
+        fill: nodeFunc ? (d: { properties: { status: Status } }) => d.properties.status : "none", fillOpacity: 0.35,
+        title: (d: { properties: { name: string; status: Status } }) => `${d.properties.name}${nodeFunc ? `: ${d.properties.status}` : ""}`,
+      }),
       // a projection has no axes: label the graticule lines along the south and west edges instead
       Plot.text(ticks.lon, { x: (d: number) => d, y: box.minY, text: (d: number) => `${d}°E`, dy: 10, fontSize: 9, fill: "#555" }),
-      Plot.text(ticks.lat, { x: box.minX, y: (d: number) => d, text: (d: number) => `${d}°N`, dx: -4, textAnchor: "end", fontSize: 9, fill: "#555" }),
+      Plot.text(ticks.lat, { x: box.minX, y: (d: number) => d, text: (d: number) => (d < 0 ? `${-d}°S` : `${d}°N`), dx: -4, textAnchor: "end", fontSize: 9, fill: "#555" }),
     ],
   }) as unknown as Element;
   return rendered(chart.outerHTML, text);
@@ -68,4 +81,23 @@ function niceTicks(lo: number, hi: number): number[] {
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(Number(v.toFixed(10)));
   return out;
+}
+
+/**
+ * GeoJSON for d3-geo, which draws on the sphere and reads a ring's winding: an exterior ring must run
+ * clockwise (GeoJSON's own convention is the opposite), or the polygon means "the whole sphere but this".
+ */
+function forD3(mp: MultiPolygonCoords): { type: "MultiPolygon"; coordinates: MultiPolygonCoords } {
+  const signed = (ring: [number, number][]) => {
+    let a = 0;
+    for (let i = 0; i < ring.length - 1; i++) a += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1];
+    return a;
+  };
+  return {
+    type: "MultiPolygon",
+    coordinates: mp.map((poly) => poly.map((ring, i) => {
+      const clockwise = signed(ring) < 0;
+      return (i === 0) === clockwise ? ring : [...ring].reverse();
+    })),
+  };
 }

@@ -83,23 +83,35 @@ export function lineageView(lineages: Lineage[], options: { title?: string; widt
   const maxBars = options.maxBars ?? 400;
   let chart: Element;
   if (bars.length <= maxBars) {
-    const data = bars.map((b) => ({ ...b, label: `${b.job} #${b.attempt}`, x1: (b.start - t0) / 1000, x2: Math.max((b.end - t0) / 1000, (b.start - t0) / 1000 + 0.02) }));
-    const rows = new Set(data.map((d) => d.job)).size;
+    let span = 0;
+    for (const b of bars) span = Math.max(span, (b.end - t0) / 1000);
+    const minWidth = Math.max(span * 0.008, 0.001); // a 10 ms attempt stays visible on a 10 min axis
+    const data = bars.map((b) => ({ ...b, x1: (b.start - t0) / 1000, x2: Math.max((b.end - t0) / 1000, (b.start - t0) / 1000 + minWidth) }));
+    const jobs = [...new Set(data.map((d) => d.job))];
+    const rows = jobs.length;
+    // each job's retries, as one line in the right margin: "#1→#2: tolerance 1→2 · #2→#3: …"
+    const notes = jobs.map((job) => ({
+      job,
+      text: data.filter((d) => d.job === job && d.change).map((d) => `#${d.attempt}→#${d.attempt + 1}: ${d.change}`).join(" · "),
+    })).filter((n) => n.text);
+    const clip = (t: string) => (t.length > 58 ? `${t.slice(0, 57)}…` : t);
     chart = Plot.plot({
       document: plotDocument(),
-      width: options.width ?? 760,
-      height: Math.min(900, 70 + rows * 26),
-      marginLeft: rows <= 40 ? 120 : 20,
-      marginRight: 220,
+      width: options.width ?? 900,
+      height: Math.min(900, 90 + rows * 28),
+      marginLeft: rows <= 40 ? 110 : 20,
+      marginRight: notes.length > 0 ? 360 : 20,
       title,
+      subtitle: notes.length > 0 ? "right: what each retry changed" : undefined,
       x,
-      y: { label: null, axis: rows <= 40 ? "left" : null },
+      y: { label: null, axis: rows <= 40 ? "left" : null, domain: jobs },
       color,
       marks: [
-        Plot.barX(data, { x1: "x1", x2: "x2", y: "job", fill: "outcome", inset: 2, title: (d: AttemptBar & { x1: number; x2: number }) =>
-          `${d.job} attempt ${d.attempt}: ${d.outcome}${d.worker ? `\nworker ${d.worker}` : ""}${d.error ? `\n${d.error}` : ""}` }),
-        Plot.text(data.filter((d) => d.change), { x: "x2", y: "job", text: (d: AttemptBar) => `#${d.attempt}: ${d.change}`, dx: 4, textAnchor: "start", fontSize: 10 }),
-        Plot.text(data.filter((d) => rows <= 15), { x: "x1", y: "job", text: (d: AttemptBar) => `#${d.attempt}`, dx: 4, textAnchor: "start", fill: "white", fontSize: 9, dy: 0 }),
+        Plot.barX(data, { x1: "x1", x2: "x2", y: "job", fill: "outcome", insetTop: 3, insetBottom: 3, insetRight: 1, title: (d: AttemptBar & { x1: number; x2: number }) =>
+          `${d.job} attempt ${d.attempt}: ${d.outcome}, ${((d.end - d.start) / 1000).toFixed(2)} s${d.worker ? `\nworker ${d.worker}` : ""}` +
+          `${d.task ? ` [${d.task}]` : ""}${d.change ? `\nretried with ${d.change}` : ""}${d.error ? `\n${d.error}` : ""}` }),
+        Plot.text(data.filter(() => rows <= 15), { x: "x1", y: "job", text: (d: AttemptBar) => `#${d.attempt}`, dx: 3, textAnchor: "start", fill: "white", fontSize: 9 }),
+        Plot.text(notes, { y: "job", text: (n: { text: string }) => clip(n.text), title: (n: { text: string }) => n.text, frameAnchor: "right", dx: 8, textAnchor: "start", fontSize: 10 }),
       ],
     }) as unknown as Element;
   } else {

@@ -30,7 +30,10 @@ export function queueDepthView(samples: DepthSample[], options: { title?: string
   const text = `${title}: ${counts}${samples.length > 1 ? ` (${samples.length} samples over ${((last.t - samples[0].t) / 1000).toFixed(0)} s)` : ""}`;
   if (samples.length === 0) return rendered(`<p><b>${escapeHtml(title)}</b>: no samples yet</p>`, text);
   const t0 = samples[0].t;
-  const long = downsample(samples).flatMap((s) => SERIES.map((series) => ({ t: (s.t - t0) / 1000, series, count: s[series] })));
+  const points = downsample(samples);
+  const long = points.flatMap((s) => SERIES.map((series) => ({ t: (s.t - t0) / 1000, series, count: s[series] })));
+  let top = 1;
+  for (const s of points) top = Math.max(top, SERIES.reduce((a, k) => a + s[k], 0));
   const chart = Plot.plot({
     document: plotDocument(),
     width: options.width ?? 720,
@@ -39,7 +42,7 @@ export function queueDepthView(samples: DepthSample[], options: { title?: string
     title,
     subtitle: `now: ${counts}`,
     x: { label: "time since first sample (s)", grid: true },
-    y: { label: "messages", grid: true },
+    y: { label: "messages", grid: true, domain: [0, top], tickFormat: "~s" },
     color: { ...colorScale(QUEUE_COLORS), legend: true },
     marks: [
       Plot.areaY(long, Plot.stackY({ x: "t", y: "count", fill: "series", order: [...SERIES], curve: "step-after" } as never)),

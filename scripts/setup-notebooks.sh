@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Registers the tslab TypeScript kernel for this project only (no global side effects) and makes the
+# package importable by name from notebooks/. Needs Debian's Jupyter (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ ! -x /usr/bin/jupyter ]]; then
+  echo "Jupyter is missing: apt-get install -y jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel" >&2
+  exit 1
+fi
+[[ -d node_modules/tslab ]] || { echo "run npm install first" >&2; exit 1; }
+npm run --silent build
+# notebooks import "autocnet-ts" by name: resolve it to this checkout
+ln -sfn .. node_modules/autocnet-ts
+node node_modules/tslab/bin/tslab install --python=/usr/bin/python3 --binary="$PWD/node_modules/.bin/tslab" \
+  --prefix="$PWD/.jupyter-prefix" >/dev/null
+echo "tslab kernel registered under $PWD/.jupyter-prefix (use JUPYTER_PATH=$PWD/.jupyter-prefix/share/jupyter)"
