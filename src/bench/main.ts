@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import { benchDeadWorker, benchPush, benchSentinel, type EngineBenchOptions } from "./engine";
 import { benchEnqueue, benchLifecycleCompare, benchMemory } from "./compare";
+import { benchDisplay } from "./display";
 import { startPrivateRedis } from "./redis-server";
 import { fmt, type Figure } from "./stats";
 
@@ -61,6 +62,10 @@ async function main(): Promise<void> {
     out.memory = { bytes_per_job: { ours: m.ours, bullmq: m.bullmq }, payload_bytes: m.payload_bytes, n: m.n };
     say(`5. memory       Redis bytes per queued plain edge job (${fmt(m.n)} queued): ours ${fmt(m.ours)} B (payload ${m.payload_bytes} B), BullMQ ${fmt(m.bullmq)} B`);
     say(`                => ${fmt(m.bullmq / m.ours, 1)}x less than BullMQ (target: payload <= 256 B, less than BullMQ)\n`);
+
+    const disp = benchDisplay(100_000);
+    out.display = disp;
+    say(`6. displays     ${fmt(disp.jobs)} jobs: lineage ${range(disp.lineage_ms)} ms, queue depth (${fmt(disp.jobs)} samples) ${range(disp.queue_depth_ms)} ms (target < 200 ms)\n`);
 
     const push = await benchPush(o, sizes.push);
     out.push = push;
