@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { LocalCluster } from "./cluster/local";
-import type { ClusterBackend, ClusterSubmission } from "./cluster/backend";
+import { SlurmCluster } from "./cluster/slurm";
+import type { ClusterBackend, ClusterJob, ClusterSubmission } from "./cluster/backend";
 import { ensureConfigFile, loadConfig, type Config, type ConfigInput, type LoadOptions } from "./config";
 import { openQueues, type QueueConnection } from "./connection";
 import { openDatabase, type Database, type OpenDatabaseOptions } from "./database";
@@ -137,12 +138,18 @@ export class NetworkCandidateGraph {
   readonly depth: QueueDepthSampler;
   private readonly callbacks = new Map<string, CompletionHandler>();
   private clusterBackend?: ClusterBackend;
+  private keeper?: NodeJS.Timeout;
+  private ensuring = false;
+  /** Applies whose workers this graph started and that are not finished: what ensureWorkers serves. */
+  private readonly startedApplies = new Set<string>();
   private readonly log: (line: string) => void;
 
   private constructor(readonly conn: QueueConnection, readonly db: Database, private readonly options: GraphOptions) {
     this.log = options.log ?? ((line) => console.error(`autocnet: ${line}`));
     this.sentinel = new Sentinel(conn.queues, conn.registry, {
-      onRequeued: (count, walltime) => this.resubmit(count, walltime),
+      onRequeued: async (_count, walltime) => {
+        await this.ensureWorkers(Math.max(walltime - (((this.clusterBackend as { walltimeGrace?: number } | undefined)?.walltimeGrace) ?? 0), 60));
+      },
     });
     this.watcher = new CompletedWatcher(conn.queues, conn.blocking, { onCompletion: (m) => this.onCompleted(m) });
     this.depth = new QueueDepthSampler(conn.queues, { intervalMs: 250, capacity: 20_000 });
@@ -346,8 +353,11 @@ export class NetworkCandidateGraph {
     const targets = this.selectTargets(on, options.filters);
     const along = on === "nodes" ? "node" : on === "edges" ? "edge" : undefined;
     const walltime = options.walltime === undefined ? this.config.cluster.walltime : parseWalltime(options.walltime);
+    // On SLURM, its --time limit is the walltime; the messages' deadline comes a little later, so that
+    // SLURM's own TIMEOUT (which the worker reports) normally precedes the sentinel's.
+    const grace = options.start === false ? 0 : ((await this.cluster()) as { walltimeGrace?: number }).walltimeGrace ?? 0;
     const sub = await this.queues.submit(func, targets, {
-      along, args: options.args, kwargs: options.kwargs, kwargsFor: options.kwargsFor, walltime, batchSize: options.chunksize,
+      along, args: options.args, kwargs: options.kwargs, kwargsFor: options.kwargsFor, walltime: walltime + grace, batchSize: options.chunksize,
     });
     await this.db.query(
       "INSERT INTO applies (apply_id, func, along, count, args, kwargs, walltime) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -355,6 +365,7 @@ export class NetworkCandidateGraph {
     );
     if (this.depth.running) await this.depth.sample().catch(() => {}); // the peak, for the depth chart
     const submission = options.start === false || sub.count === 0 ? undefined : await this.startWorkers(sub.count, walltime, options.arraychunk, func);
+    if (submission) this.startedApplies.add(sub.applyId);
     const handle: ApplyHandle = {
       applyId: sub.applyId, func, count: sub.count, targets, jobId: sub.jobId, submission,
       progress: () => this.queues.progress(sub.applyId),
@@ -382,17 +393,43 @@ export class NetworkCandidateGraph {
     return [...on].filter((t) => !filters || pick(this.attributesOf(t)));
   }
 
-  /** The cluster backend (`cluster.backend`), created on first use. */
+  /** The cluster backend (`cluster.backend`: local processes or SLURM), created on first use. */
   async cluster(): Promise<ClusterBackend> {
     if (this.clusterBackend) return this.clusterBackend;
-    const backend = this.config.cluster.backend;
-    if (backend !== "local") throw new Error(`cluster.backend '${backend}' is not available in this version; use 'local'`);
-    this.clusterBackend = new LocalCluster({
-      concurrency: this.config.cluster.concurrency,
-      logDir: this.options.workerLogDir,
-      env: { AUTOCNET_DATABASE_URL: await this.db.workerUrl() },
-    });
+    const c = this.config.cluster;
+    const env = { AUTOCNET_DATABASE_URL: await this.db.workerUrl() };
+    this.clusterBackend = c.backend === "slurm"
+      ? new SlurmCluster({
+        partition: c.queue, memPerCpu: c.mem_per_cpu, exclude: c.exclude, logDir: c.cluster_log_dir ?? this.options.workerLogDir,
+        extraSbatch: c.extra_sbatch, env,
+      })
+      : new LocalCluster({ concurrency: c.concurrency, logDir: this.options.workerLogDir, env });
+    this.keeper = setInterval(() => void this.ensureWorkers().catch((err) => this.log(`starting workers failed: ${(err as Error).message}`)), 2000);
+    this.keeper.unref();
     return this.clusterBackend;
+  }
+
+  /**
+   * Cluster jobs of this graph's submissions, by SLURM array (or local submission), counted by state:
+   * pending, running, completing, completed, timeout, failed, cancelled.
+   */
+  async clusterJobs(): Promise<{ submission: string; array: string; counts: Record<string, number>; jobs: ClusterJob[] }[]> {
+    if (!this.clusterBackend) return [];
+    const groups = new Map<string, { submission: string; array: string; counts: Record<string, number>; jobs: ClusterJob[] }>();
+    for (const j of await this.clusterBackend.jobs()) {
+      const array = j.id.includes("_") ? j.id.slice(0, j.id.indexOf("_")) : j.id;
+      const g = groups.get(array) ?? { submission: j.submission, array, counts: {}, jobs: [] };
+      const state = (j.slurmState ?? j.state).toLowerCase();
+      g.counts[state] = (g.counts[state] ?? 0) + 1;
+      g.jobs.push(j);
+      groups.set(array, g);
+    }
+    return [...groups.values()];
+  }
+
+  /** Cancels this graph's cluster jobs (all, or one submission): scancel on SLURM, SIGTERM locally. Their messages are requeued, not lost. */
+  async cancel(submission?: string): Promise<void> {
+    await this.clusterBackend?.cancel(submission);
   }
 
   private async startWorkers(count: number, walltime: number, arraychunk: number | undefined, func: string): Promise<ClusterSubmission> {
@@ -402,10 +439,31 @@ export class NetworkCandidateGraph {
     });
   }
 
-  /** Workers for jobs the sentinel put back, if this graph has started workers before (its workers may have exited). */
-  private async resubmit(count: number, walltime: number): Promise<void> {
-    if (!this.clusterBackend) return;
-    await this.clusterBackend.submit({ count, walltime, jobName: "retry", configPath: ensureConfigFile(this.config) });
+  /**
+   * Messages waiting with no worker to take them (retries put back by the sentinel or by a failing worker,
+   * after the workers of their apply have exited) get workers: one per message on SLURM (minus tasks still
+   * pending or running), a drain worker locally if none runs. Only once this graph has started workers.
+   */
+  async ensureWorkers(walltime = this.config.cluster.walltime): Promise<ClusterSubmission | undefined> {
+    const backend = this.clusterBackend;
+    if (!backend || this.ensuring || this.startedApplies.size === 0) return undefined;
+    this.ensuring = true;
+    try {
+      // only while an apply this graph started workers for is unfinished (start: false means no workers)
+      for (const applyId of [...this.startedApplies]) {
+        const p = await this.queues.progress(applyId);
+        if (p.completed + p.dead >= p.total) this.startedApplies.delete(applyId);
+      }
+      if (this.startedApplies.size === 0) return undefined;
+      const queued = await this.redisQueue.llen(this.queues.keys.processing);
+      if (queued === 0) return undefined;
+      const active = await backend.activeWorkers();
+      const need = backend instanceof SlurmCluster ? queued - active : active === 0 ? queued : 0;
+      if (need <= 0) return undefined;
+      return await backend.submit({ count: need, walltime, jobName: "retry", configPath: ensureConfigFile(this.config), arraychunk: this.config.cluster.arraychunk });
+    } finally {
+      this.ensuring = false;
+    }
   }
 
   private async waitFor(progress: () => Promise<ApplyProgress>, options: WaitOptions = {}): Promise<ApplyProgress> {
@@ -496,6 +554,7 @@ export class NetworkCandidateGraph {
   /** Stops the sentinel, the watcher and any local workers; closes Redis and the database. */
   async close(): Promise<void> {
     this.depth.stop();
+    if (this.keeper) clearInterval(this.keeper);
     await this.sentinel.stop();
     await this.watcher.stop();
     await this.clusterBackend?.close();

@@ -75,8 +75,8 @@ export function formatLineage(lineage: Lineage): string {
     const parts = [`${at}  ${ev.e}${ev.a !== undefined ? ` #${ev.a}` : ""}`];
     if (ev.w) parts.push(`by ${ev.w}`);
     if (ev.task) parts.push(`[${ev.task}]`);
-    if (ev.cause) parts.push(`cause: ${describeCause(ev.cause)}`);
-    if (ev.error) parts.push(`error: ${ev.error}`);
+    if (ev.cause) parts.push(`cause: ${describeCause(ev.cause)}${ev.error ? ` (${ev.error})` : ""}`);
+    else if (ev.error) parts.push(`error: ${ev.error}`);
     if (ev.params) parts.push(`params ${JSON.stringify(ev.params.from)} -> ${JSON.stringify(ev.params.to)}`);
     if (ev.late) parts.push("(late: after it had been requeued)");
     if (ev.why && ev.e !== "submitted") parts.push(`(${ev.why})`);

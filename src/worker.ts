@@ -183,17 +183,17 @@ export class Worker {
    * SIGTERM (SLURM at walltime, scancel, a local cancel): stop claiming, abort running jobs and move
    * each held message on through the retry policy at once. Does not wait for job functions to return.
    */
-  async terminate(): Promise<void> {
+  async terminate(why: { cause?: FailureCause; error?: string } = {}): Promise<void> {
     this.stopping = "terminated";
     this.wake?.();
     const now = Date.now();
     const held = [...this.held.values()];
     for (const r of held) {
-      abortJob(r, r.claimed.maxTime - now < 5000 ? "walltime" : "terminated");
+      abortJob(r, why.cause ?? (r.claimed.maxTime - now < 5000 ? "walltime" : "terminated"));
     }
     const waiting = held.filter((r) => !r.started && r.message);
     await Promise.all([
-      ...held.filter((r) => r.started).map((r) => this.fail(r, { cause: r.abortCause!, error: "worker received SIGTERM" })),
+      ...held.filter((r) => r.started).map((r) => this.fail(r, { cause: r.abortCause!, error: why.error ?? "worker received SIGTERM" })),
       waiting.length > 0
         ? this.retrying("release", () => this.queues.requeue(waiting.map((r) => unclaimItem(r.claimed.entry, r.message!)), { onlyIfExpired: false }))
         : undefined,

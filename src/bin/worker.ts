@@ -7,9 +7,11 @@
  *
  * Exit codes: 0 done, 1 a job failed in --once mode, 2 bad usage/config/unreachable Redis, 143 SIGTERM.
  */
+import { execFileSync } from "child_process";
 import { openQueues } from "../connection";
 import { lazyDatabase, openWorkerDatabase } from "../database";
 import { errorMessage } from "../errors";
+import type { FailureCause } from "../retry";
 import { Worker, type WorkerOptions } from "../worker";
 
 const USAGE = "usage: autocnet-worker [--config FILE] [--once | --drain | --forever] [--concurrency N] [--idle SECONDS] [--task LABEL]";
@@ -47,6 +49,25 @@ function parseArgs(argv: string[]): { config?: string; options: WorkerOptions } 
   return { config, options };
 }
 
+/**
+ * Under SLURM, why the SIGTERM came: at the --time limit the job is already TIMEOUT; after scancel or
+ * preemption, CANCELLED/PREEMPTED. Asked quickly (SLURM's KillWait may be short); unknown is fine.
+ */
+function slurmTermination(): { cause?: FailureCause; error?: string } {
+  const jobId = process.env.SLURM_JOB_ID;
+  if (!jobId) return {};
+  try {
+    const out = execFileSync("scontrol", ["show", "job", jobId], { encoding: "utf8", timeout: 1500, stdio: ["ignore", "pipe", "ignore"] });
+    const state = /JobState=(\w+)/.exec(out)?.[1] ?? "";
+    if (state === "TIMEOUT" || /Reason=TimeLimit/.test(out)) return { cause: "walltime", error: "SLURM TIMEOUT" };
+    if (state === "CANCELLED" || state === "PREEMPTED") return { cause: "terminated", error: `SLURM ${state}` };
+    // after scancel the task is often still COMPLETING when its SIGTERM arrives
+    return { cause: "terminated", error: `SLURM ended the task: scancel, preemption or shutdown (job state ${state || "unknown"})` };
+  } catch {
+    return { error: "SIGTERM under SLURM (job state unknown)" };
+  }
+}
+
 async function main(): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   let conn: Awaited<ReturnType<typeof openQueues>>;
@@ -67,7 +88,7 @@ async function main(): Promise<number> {
     // but if SLURM's SIGKILL comes first they are still safe there.
     const hardStop = setTimeout(() => process.exit(143), 10_000);
     hardStop.unref();
-    void worker.terminate().finally(() => process.exit(143));
+    void worker.terminate(slurmTermination()).finally(() => process.exit(143));
   };
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onTerm);

@@ -16,8 +16,11 @@ export interface SubmitRequest {
 export type ClusterJobState = "pending" | "running" | "completed" | "failed" | "cancelled" | "timeout" | "unknown";
 
 export interface ClusterJob {
-  /** Backend-specific id (SLURM `1234_7`, local `local-3`). */
+  /** Backend-specific id (SLURM `1234_7`, local `local-3_1`). */
   id: string;
+  /** SLURM's own state name (RUNNING, TIMEOUT, …) and reason, for the slurm backend. */
+  slurmState?: string;
+  reason?: string;
   submission: string;
   state: ClusterJobState;
   pid?: number;
@@ -29,6 +32,8 @@ export interface ClusterSubmission {
   id: string;
   backend: string;
   count: number;
+  /** SLURM array job ids. */
+  arrays?: string[];
 }
 
 export interface ClusterBackend {
@@ -37,6 +42,8 @@ export interface ClusterBackend {
   jobs(submission?: string): Promise<ClusterJob[]>;
   /** Cancels a submission's workers (all, if none named): SIGTERM, as SLURM's scancel does. */
   cancel(submission?: string): Promise<void>;
+  /** Workers pending or running, across submissions. */
+  activeWorkers(): Promise<number>;
   /** Resolves when a submission's (or every) worker has exited. */
   wait(submission?: string, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;

@@ -64,6 +64,10 @@ export class LocalCluster implements ClusterBackend {
       .map(({ id, submission: s, state, pid, exitCode, signal }) => ({ id, submission: s, state, pid, exitCode, signal }));
   }
 
+  async activeWorkers(): Promise<number> {
+    return [...this.jobsById.values()].filter((j) => j.state === "pending" || j.state === "running").length;
+  }
+
   /** Live worker processes (for fault injection: kill -9 one of these). */
   pids(): number[] {
     return [...this.jobsById.values()].filter((j) => j.state === "running" && j.pid).map((j) => j.pid!);
