@@ -112,7 +112,7 @@ start() {
   start_munge
   wait_for 10 "munged" test -S "$MUNGE_SOCKET"
   if ! alive "$DIR/run/slurmctld.pid"; then
-    slurmctld -f "$CONF"
+    slurmctld -c -f "$CONF"   # -c: a dev cluster starts with no leftover jobs
   fi
   wait_for 20 "slurmctld to answer" scontrol ping
   alive "$DIR/run/slurmctld.pid" || { say "slurmctld died; see $DIR/log/slurmctld.log"; tail -5 "$DIR/log/slurmctld.log" >&2; exit 1; }
