@@ -142,6 +142,8 @@ export class NetworkCandidateGraph {
   private ensuring = false;
   /** Applies whose workers this graph started and that are not finished: what ensureWorkers serves. */
   private readonly startedApplies = new Set<string>();
+  /** Set by a reapply: keep workers for whatever is queued until processing and working are empty. */
+  private reapplying = false;
   private readonly log: (line: string) => void;
 
   private constructor(readonly conn: QueueConnection, readonly db: Database, private readonly options: GraphOptions) {
@@ -378,6 +380,11 @@ export class NetworkCandidateGraph {
     const queued = await this.redisQueue.llen(this.queues.keys.processing);
     const walltime = options.walltime === undefined ? this.config.cluster.walltime : parseWalltime(options.walltime);
     const submission = queued > 0 && options.start !== false ? await this.startWorkers(queued, walltime, options.arraychunk, func) : undefined;
+    // messages still held in working (orphans the sentinel will requeue) get workers later, via the keeper
+    if (options.start !== false && (submission || (await this.redisQueue.llen(this.queues.keys.working)) > 0)) {
+      this.reapplying = true;
+      await this.cluster();
+    }
     const progress = async (): Promise<ApplyProgress> => {
       const l = await this.queues.lengths();
       return { total: queued, completed: Math.max(0, queued - l.processing - l.working), dead: 0 };
@@ -427,9 +434,18 @@ export class NetworkCandidateGraph {
     return [...groups.values()];
   }
 
-  /** Cancels this graph's cluster jobs (all, or one submission): scancel on SLURM, SIGTERM locally. Their messages are requeued, not lost. */
+  /**
+   * Cancels this graph's cluster jobs (all, or one submission): scancel on SLURM, SIGTERM locally. Their
+   * messages are requeued, not lost. Cancelling all also stops starting workers for queued retries, until
+   * the next apply.
+   */
   async cancel(submission?: string): Promise<void> {
+    if (!submission) {
+      this.startedApplies.clear();
+      this.reapplying = false;
+    }
     await this.clusterBackend?.cancel(submission);
+    if (!submission) await this.clusterBackend?.wait(undefined, 30_000).catch(() => {});
   }
 
   private async startWorkers(count: number, walltime: number, arraychunk: number | undefined, func: string): Promise<ClusterSubmission> {
@@ -446,16 +462,19 @@ export class NetworkCandidateGraph {
    */
   async ensureWorkers(walltime = this.config.cluster.walltime): Promise<ClusterSubmission | undefined> {
     const backend = this.clusterBackend;
-    if (!backend || this.ensuring || this.startedApplies.size === 0) return undefined;
+    if (!backend || this.ensuring || (this.startedApplies.size === 0 && !this.reapplying)) return undefined;
     this.ensuring = true;
     try {
-      // only while an apply this graph started workers for is unfinished (start: false means no workers)
+      // only while an apply this graph started workers for is unfinished (start: false means no workers),
+      // or after a reapply, until the queues are drained
       for (const applyId of [...this.startedApplies]) {
         const p = await this.queues.progress(applyId);
         if (p.completed + p.dead >= p.total) this.startedApplies.delete(applyId);
       }
-      if (this.startedApplies.size === 0) return undefined;
-      const queued = await this.redisQueue.llen(this.queues.keys.processing);
+      const lengths = await this.queues.lengths();
+      if (this.reapplying && lengths.processing + lengths.working === 0) this.reapplying = false;
+      if (this.startedApplies.size === 0 && !this.reapplying) return undefined;
+      const queued = lengths.processing;
       if (queued === 0) return undefined;
       const active = await backend.activeWorkers();
       const need = backend instanceof SlurmCluster ? queued - active : active === 0 ? queued : 0;

@@ -175,9 +175,7 @@ describe.each(backends)("NetworkCandidateGraph on $name", (backend) => {
 
   it("reapply starts workers for what is still queued", async () => {
     // the workers of the previous test idle a moment before exiting: stop them so nothing claims early
-    const cluster = await ncg.cluster();
-    await cluster.cancel();
-    await cluster.wait();
+    await ncg.cancel();
     const queued = await ncg.apply("footprint_stats", { on: [ids.get("A")!, ids.get("F")!], start: false });
     expect(await ncg.queueLength()).toBe(2);
     const again = await ncg.apply("footprint_stats", { reapply: true });
@@ -185,6 +183,18 @@ describe.each(backends)("NetworkCandidateGraph on $name", (backend) => {
     expect(again.submission).toBeDefined();
     await queued.wait({ timeout: 60_000 });
     expect(await ncg.queueLengths()).toMatchObject({ processing: 0, working: 0 });
+  });
+
+  it("after a reapply, a job the sentinel puts back later still gets a worker (none running by then)", async () => {
+    await ncg.cancel();
+    const queued = await ncg.apply("footprint_stats", { on: [ids.get("B")!], start: false });
+    const [held] = await ncg.queues.claim("vanished-worker", { leaseMs: 1500 });   // claimed, then its worker "died"
+    expect(held).toBeDefined();
+    const again = await ncg.apply("footprint_stats", { reapply: true });
+    expect(again.count).toBe(0);                                                  // nothing waiting yet
+    expect(await queued.wait({ timeout: 30_000 })).toMatchObject({ completed: 1 });
+    const events = (await ncg.lineage(queued.jobId(0))).events.map((e) => e.e);
+    expect(events).toEqual(["submitted", "claimed", "requeued", "claimed", "completed"]);
   });
 
   it("a custom callback runs for its function's completions", async () => {

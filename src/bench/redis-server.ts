@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { freePort } from "../net";
 
 /** A private redis-server on a free loopback port, no persistence: benchmarks never touch the shared one. */
 export interface PrivateRedis {
@@ -10,16 +11,6 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();

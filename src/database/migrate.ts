@@ -1,6 +1,3 @@
-import * as fs from "fs";
-import * as path from "path";
-import { ConnectionError } from "../errors";
 import type { Database } from "./index";
 import { MIGRATIONS } from "./schema";
 
@@ -45,35 +42,4 @@ function splitSql(sql: string): string[] {
   }
   if (cur.trim()) out.push(cur.trim());
   return out;
-}
-
-/** Refuses a second process on one embedded database directory (PGlite is single-process). */
-export function lockDirectory(dir: string): () => void {
-  fs.mkdirSync(dir, { recursive: true });
-  const lock = path.join(dir, "autocnet.lock");
-  try {
-    const pid = Number(fs.readFileSync(lock, "utf8"));
-    if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new ConnectionError(`the embedded database at ${dir} is open in process ${pid}; close that graph first, or configure database: to use a PostgreSQL server`);
-    }
-  } catch (err) {
-    if (err instanceof ConnectionError) throw err;
-  }
-  fs.writeFileSync(lock, String(process.pid));
-  return () => {
-    try {
-      if (Number(fs.readFileSync(lock, "utf8")) === process.pid) fs.unlinkSync(lock);
-    } catch {
-      // already gone
-    }
-  };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -1,8 +1,9 @@
-import * as net from "net";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { freePort } from "../net";
 import type { Database } from "./index";
-import { lockDirectory, migrate } from "./migrate";
+import { lockDirectory } from "./lock";
+import { migrate } from "./migrate";
 
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a directory of the project.
@@ -43,15 +44,4 @@ export async function openPglite(dir: string): Promise<Database> {
   };
   await migrate(db);
   return db;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
