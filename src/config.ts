@@ -43,6 +43,7 @@ const clusterSchema = z.object({
   mem_per_cpu: z.string().optional(),
   exclude: z.string().optional(),
   extra_sbatch: z.array(z.string()).optional(),
+  worker_mode: z.enum(["once", "drain"]).optional(),
 });
 
 const databaseObject = z.object({
@@ -107,6 +108,8 @@ export interface ClusterConfig {
   mem_per_cpu?: string;
   exclude?: string;
   extra_sbatch?: string[];
+  /** What each cluster task does: `once` (one message; SLURM's default, as AutoCNet) or `drain` (until the queue is empty; the local default). */
+  worker_mode?: "once" | "drain";
 }
 
 export type DatabaseConfig =

@@ -452,6 +452,7 @@ export class NetworkCandidateGraph {
     const backend = await this.cluster();
     return backend.submit({
       count, walltime, jobName: func, arraychunk: arraychunk ?? this.config.cluster.arraychunk, configPath: ensureConfigFile(this.config),
+      mode: this.config.cluster.worker_mode,
     });
   }
 
@@ -477,9 +478,13 @@ export class NetworkCandidateGraph {
       const queued = lengths.processing;
       if (queued === 0) return undefined;
       const active = await backend.activeWorkers();
-      const need = backend instanceof SlurmCluster ? queued - active : active === 0 ? queued : 0;
+      const once = (this.config.cluster.worker_mode ?? (backend instanceof SlurmCluster ? "once" : "drain")) === "once";
+      const need = once ? queued - active : active === 0 ? queued : 0;
       if (need <= 0) return undefined;
-      return await backend.submit({ count: need, walltime, jobName: "retry", configPath: ensureConfigFile(this.config), arraychunk: this.config.cluster.arraychunk });
+      return await backend.submit({
+        count: need, walltime, jobName: "retry", configPath: ensureConfigFile(this.config), arraychunk: this.config.cluster.arraychunk,
+        mode: this.config.cluster.worker_mode,
+      });
     } finally {
       this.ensuring = false;
     }

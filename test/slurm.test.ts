@@ -22,6 +22,19 @@ describe("splitArrays", () => {
     expect(splitArrays(1500, 1001)).toEqual([1000, 500]);
     expect(splitArrays(12, 5)).toEqual([4, 4, 4]);
   });
+
+  it("writes the batch script from the config: one message per task, or draining as configured", () => {
+    const b = new SlurmCluster({ partition: "normal", memPerCpu: "4G", exclude: "node[07-08]", extraSbatch: ["--account=mars"], node: "/opt/node/bin/node" });
+    const once = b.batchScript({ count: 5, tasks: 5, configPath: "/campaign/config.yml", walltime: 129600, arraychunk: 10, jobName: "ring match", logDir: "/scratch/logs" });
+    expect(once.split("\n").filter((l) => l.startsWith("#SBATCH"))).toEqual([
+      "#SBATCH --job-name=ring_match", "#SBATCH --array=1-5%10", "#SBATCH --time=1-12:00:00",
+      "#SBATCH --output=/scratch/logs/%x-%A_%a.out", "#SBATCH --error=/scratch/logs/%x-%A_%a.err",
+      "#SBATCH --partition=normal", "#SBATCH --mem-per-cpu=4G", "#SBATCH --exclude=node[07-08]", "#SBATCH --account=mars",
+    ]);
+    expect(once).toMatch(/^exec '\/opt\/node\/bin\/node' '.*worker\.js' --config '\/campaign\/config\.yml' --once --task "slurm \$\{SLURM_ARRAY_JOB_ID\}_\$\{SLURM_ARRAY_TASK_ID\}"$/m);
+    const drain = b.batchScript({ count: 5, tasks: 2, configPath: "/c.yml", walltime: 60, mode: "drain", logDir: "/l" });
+    expect(drain).toContain("--drain --task");
+  });
 });
 
 describe("SLURM backend on a real single-node cluster", () => {

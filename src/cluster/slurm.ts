@@ -113,7 +113,9 @@ export class SlurmCluster implements ClusterBackend {
     const id = `slurm-${process.pid}-${++this.submissions}`;
     const logDir = this.options.logDir ?? path.join(os.tmpdir(), "autocnet-slurm-logs");
     fs.mkdirSync(logDir, { recursive: true });
-    const parts = splitArrays(request.count, await this.getMaxArraySize());
+    // draining tasks each work until the queue is empty: a few are enough (at most arraychunk, or 16)
+    const tasks = request.mode === "drain" ? Math.min(request.count, request.arraychunk ?? 16) : request.count;
+    const parts = splitArrays(tasks, await this.getMaxArraySize());
     const arrayIds: string[] = [];
     for (const [i, tasks] of parts.entries()) {
       const script = path.join(logDir, `${id}-${i + 1}.sbatch`);
@@ -130,7 +132,7 @@ export class SlurmCluster implements ClusterBackend {
       arrayIds.push(jobId);
     }
     this.arrays.set(id, arrayIds);
-    return { id, backend: this.name, count: request.count, arrays: arrayIds };
+    return { id, backend: this.name, count: tasks, arrays: arrayIds };
   }
 
   /** The SLURM array job ids of a submission (or of all). */
