@@ -3,9 +3,16 @@
 # package importable by name from notebooks/. Needs Debian's Jupyter (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ ! -x /usr/bin/jupyter ]]; then
-  echo "Jupyter is missing: apt-get install -y jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel" >&2
-  exit 1
+JUPYTER_PACKAGES=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel)
+if [[ ! -x /usr/bin/jupyter ]] || ! /usr/bin/python3 -c "import nbclient, ipykernel, notebook" 2>/dev/null; then
+  if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "installing Debian's Jupyter: ${JUPYTER_PACKAGES[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${JUPYTER_PACKAGES[@]}" >/dev/null
+  else
+    echo "Jupyter is missing: sudo apt-get install -y ${JUPYTER_PACKAGES[*]}" >&2
+    exit 1
+  fi
 fi
 [[ -d node_modules/tslab ]] || { echo "run npm install first" >&2; exit 1; }
 npm run --silent build
