@@ -4,7 +4,7 @@ import * as os from "os";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "./errors";
-import { parseWalltime } from "./walltime";
+import { formatWalltime, parseWalltime } from "./walltime";
 
 /** Where a configuration came from, for error messages. */
 const ENV_VARS = ["AUTOCNET_CONFIG", "autocnet_config"] as const;
@@ -263,11 +263,9 @@ function unknownKeys(raw: Record<string, unknown>): string[] {
 /** The YAML form of a loaded config (walltime back to SLURM's form): what worker processes are started with. */
 export function configToInput(config: Config): ConfigInput {
   const { walltime, ...cluster } = config.cluster;
-  const h = Math.floor(walltime / 3600), m = Math.floor((walltime % 3600) / 60), s = walltime % 60;
-  const p = (x: number) => String(x).padStart(2, "0");
   const out: ConfigInput = {
     redis: { ...config.redis },
-    cluster: { ...cluster, walltime: `${p(h)}:${p(m)}:${p(s)}` },
+    cluster: { ...cluster, walltime: formatWalltime(walltime) },
     jobs: config.jobs,
   };
   if (config.database) out.database = config.database as ConfigInput["database"];

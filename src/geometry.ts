@@ -106,8 +106,8 @@ function segmentsIntersect(p1: Position, p2: Position, p3: Position, p4: Positio
     (d3 === 0 && onSegment(p1, p2, p3)) || (d4 === 0 && onSegment(p1, p2, p4));
 }
 
-/** Signed planar area of a ring in square degrees (as PostGIS ST_Area on SRID 4326 geometry). */
-function ringArea(ring: Ring): number {
+/** Signed planar area of a ring in square degrees (as PostGIS ST_Area on SRID 4326 geometry); positive when counter-clockwise. */
+export function ringArea(ring: Ring): number {
   let s = 0;
   for (let i = 0; i < ring.length - 1; i++) s += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1];
   return s / 2;

@@ -7,7 +7,7 @@ import { openQueues, type QueueConnection } from "./connection";
 import { openDatabase, type Database, type OpenDatabaseOptions } from "./database";
 import { overlaps, parseFootprint, toGeoJSON, type FootprintInput, type MultiPolygonCoords } from "./geometry";
 import { readLineage, type Lineage } from "./lineage";
-import type { Target } from "./message";
+import { isEdgeTarget, type Target } from "./message";
 import type { ApplyProgress, CompletionMessage, QueueLengths } from "./queues";
 import { QueueDepthSampler } from "./depth";
 import { footprintMap, lineageView, progressReporter, queueDepthView, sentinelStatusView, type Rendered } from "./display";
@@ -332,7 +332,7 @@ export class NetworkCandidateGraph {
 
   /** The attributes of a target (a node id or [source, destination]), if the graph has it. */
   attributesOf(target: Target): NodeAttributes | EdgeAttributes | undefined {
-    if (Array.isArray(target) && target.length === 2) return this.edge(Number(target[0]), Number(target[1]));
+    if (isEdgeTarget(target)) return this.edge(Number(target[0]), Number(target[1]));
     return this.nodes.get(Number(target));
   }
 
@@ -588,7 +588,7 @@ export class NetworkCandidateGraph {
 }
 
 function normaliseTarget(t: Target): Target {
-  return Array.isArray(t) && t.length === 2 ? [Number(t[0]), Number(t[1])].sort((a, b) => a - b) as [number, number] : t;
+  return isEdgeTarget(t) ? [Number(t[0]), Number(t[1])].sort((a, b) => a - b) as [number, number] : t;
 }
 
 function matches(attrs: NodeAttributes | EdgeAttributes, filters: Filters): boolean {

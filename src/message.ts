@@ -4,6 +4,11 @@ import { parseWalltime } from "./walltime";
 /** A job's target: a node id, or `[source, destination]` for an edge, or anything JSON an `along` names. */
 export type Target = number | string | [number | string, number | string] | unknown[];
 
+/** Whether a target names an edge: a `[source, destination]` pair. */
+export function isEdgeTarget(t: unknown): t is [number | string, number | string] {
+  return Array.isArray(t) && t.length === 2;
+}
+
 /**
  * One job message as it travels through the queues (see docs/protocol.md). AutoCNet's keys keep their
  * meaning; `job_id` and `attempt` are ours.
@@ -62,7 +67,7 @@ export function decodeMessage(raw: string | null | undefined, defaultWalltime = 
     return { ok: false, reason: "missing 'id' (a node id or [source, destination])" };
   }
   const id = v.id as Target;
-  const along = v.along === undefined ? (Array.isArray(id) && id.length === 2 ? "edge" : "node") : v.along;
+  const along = v.along === undefined ? (isEdgeTarget(id) ? "edge" : "node") : v.along;
   if (typeof along !== "string") return { ok: false, reason: "'along' is not a string" };
   const args = v.args === undefined || v.args === null ? [] : v.args;
   if (!Array.isArray(args)) return { ok: false, reason: "'args' is not a list" };

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Config } from "./config";
 import { keyPattern, queueKeys, type QueueKeys } from "./keys";
-import { encodeMessage, firstAttemptEncoder, newApplyId, type JobMessage, type Target } from "./message";
+import { encodeMessage, firstAttemptEncoder, isEdgeTarget, newApplyId, type JobMessage, type Target } from "./message";
 import { pipeScript, runScript } from "./scripts";
 import { parseWalltime } from "./walltime";
 
@@ -113,7 +113,7 @@ export class QueueSet {
       node: firstAttemptEncoder({ along: options.along ?? "node", func, args, kwargs, walltime }) };
     for (const target of targets) {
       const own = options.kwargsFor?.(target, count);
-      const along = Array.isArray(target) && target.length === 2 ? "edge" : "node";
+      const along = isEdgeTarget(target) ? "edge" : "node";
       batch.push(own
         ? encodeMessage({
           job_id: `${applyId}-${count}`, id: target, along: options.along ?? along, func, args,

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config";
+import { configToInput, ensureConfigFile, loadConfig } from "../src/config";
 import { ConfigError } from "../src/errors";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acn-config-"));
@@ -99,5 +99,19 @@ describe("loadConfig", () => {
     expect(loadConfig(undefined, quiet).redis.basename).toBe("lower");
     process.env.AUTOCNET_CONFIG = write("upper.yml", "redis:\n  basename: upper\n");
     expect(loadConfig(undefined, quiet).redis.basename).toBe("upper");
+  });
+
+  it("a config object is written to a file for worker processes and reads back the same", () => {
+    const c = loadConfig({ redis: { basename: "rt", port: "6390" }, cluster: { walltime: "1-12:00:00", backend: "slurm", queue: "debug" },
+      database: { embedded: "/tmp/x-db" }, jobs: ["/abs/jobs.js"] }, quiet);
+    expect(c.source).toBeUndefined();
+    const file = ensureConfigFile(c);
+    expect(c.source).toBe(file);
+    const back = loadConfig(file, quiet);
+    expect(back.redis).toEqual(c.redis);
+    expect(back.cluster).toEqual(c.cluster);
+    expect(back.database).toEqual({ embedded: "/tmp/x-db" });
+    expect(back.jobs).toEqual(["/abs/jobs.js"]);
+    expect(configToInput(c).cluster?.walltime).toBe("1-12:00:00");
   });
 });

@@ -1,5 +1,5 @@
 import type { EdgeAttributes, NodeAttributes } from "../graph";
-import { bbox, type MultiPolygonCoords } from "../geometry";
+import { bbox, ringArea, type MultiPolygonCoords } from "../geometry";
 import { colorScale, STATUS_COLORS } from "./colors";
 import { Plot, plotDocument } from "./dom";
 import { rendered, type Rendered } from "./show";
@@ -88,15 +88,10 @@ function niceTicks(lo: number, hi: number): number[] {
  * clockwise (GeoJSON's own convention is the opposite), or the polygon means "the whole sphere but this".
  */
 function forD3(mp: MultiPolygonCoords): { type: "MultiPolygon"; coordinates: MultiPolygonCoords } {
-  const signed = (ring: [number, number][]) => {
-    let a = 0;
-    for (let i = 0; i < ring.length - 1; i++) a += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1];
-    return a;
-  };
   return {
     type: "MultiPolygon",
     coordinates: mp.map((poly) => poly.map((ring, i) => {
-      const clockwise = signed(ring) < 0;
+      const clockwise = ringArea(ring) < 0;
       return (i === 0) === clockwise ? ring : [...ring].reverse();
     })),
   };
