@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { QueueConnection } from "../src/connection";
 import type { CompletionMessage } from "../src/queues";
 import { CompletedWatcher } from "../src/watcher";
+import { connectRedis } from "../src/redis";
 import { Worker } from "../src/worker";
 import { openTest, until } from "./helpers";
 
@@ -23,7 +24,9 @@ describe("CompletedWatcher", () => {
       .on("record", (m) => { flags.set(JSON.stringify(m.id), true); });
     watcher.start();
     await conn.queues.submit("record", [[1, 2], [2, 3], [3, 4]]);
-    await new Worker(conn.queues, conn.registry, conn.redis.duplicate(), { idleSeconds: 0.1, log: () => {} }).run();
+    const blocking = await connectRedis(conn.config.redis);
+    await new Worker(conn.queues, conn.registry, blocking, { idleSeconds: 0.1, log: () => {} }).run();
+    blocking.disconnect();
     await until("three completions handled", () => watcher!.status().handled === 3);
     expect([...flags.keys()].sort()).toEqual(["[1,2]", "[2,3]", "[3,4]"]);
     expect(await conn.queues.lengths()).toMatchObject({ completed: 0, quarantine: 0 });
