@@ -362,8 +362,9 @@ export class NetworkCandidateGraph {
       along, args: options.args, kwargs: options.kwargs, kwargsFor: options.kwargsFor, walltime: walltime + grace, batchSize: options.chunksize,
     });
     await this.db.query(
-      "INSERT INTO applies (apply_id, func, along, count, args, kwargs, walltime) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      [sub.applyId, func, along ?? null, sub.count, JSON.stringify(options.args ?? []), JSON.stringify(options.kwargs ?? {}), walltime],
+      "INSERT INTO applies (apply_id, func, along, count, args, kwargs, walltime, targets) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      [sub.applyId, func, along ?? null, sub.count, JSON.stringify(options.args ?? []), JSON.stringify(options.kwargs ?? {}), walltime + grace,
+        JSON.stringify(targets)],
     );
     if (this.depth.running) await this.depth.sample().catch(() => {}); // the peak, for the depth chart
     const submission = options.start === false || sub.count === 0 ? undefined : await this.startWorkers(sub.count, walltime, options.arraychunk, func);
@@ -531,6 +532,48 @@ export class NetworkCandidateGraph {
       [m.func, m.along, JSON.stringify(normaliseTarget(m.id)), status.success, status.attempts, JSON.stringify(m.kwargs ?? {}), m.job_id, status.finishedAt],
     );
     await this.callbacks.get(m.func)?.(m);
+  }
+
+  /**
+   * After Redis lost its data (a restart without persistence, a flush), puts back every job of this
+   * campaign's recorded applies that did not finish and is in no queue, under its original job id. The
+   * database knows what was submitted (`applies`) and what finished (`job_status`, written by the watcher).
+   * Per-target kwargs (`kwargsFor`) are not recorded: such jobs come back with the apply's kwargs.
+   * Returns, per apply, how many were put back.
+   */
+  async reconcile(options: { start?: boolean; applyIds?: string[] } = {}): Promise<{ applyId: string; func: string; requeued: number; finished: number; queued: number }[]> {
+    const applies = await this.db.query<{ apply_id: string; func: string; along: string | null; count: number; args: string; kwargs: string; walltime: number; targets: string | null }>(
+      `SELECT apply_id, func, along, count, args, kwargs, walltime, targets FROM applies WHERE targets IS NOT NULL
+       ${options.applyIds ? "AND apply_id = ANY($1)" : ""} ORDER BY submitted_at`, options.applyIds ? [options.applyIds] : []);
+    const inQueues = await this.queues.queuedJobIds();
+    const report = [];
+    for (const a of applies) {
+      const done = await this.db.query<{ job_id: string; success: boolean }>(
+        "SELECT job_id, success FROM job_status WHERE func = $1 AND job_id LIKE $2", [a.func, `${a.apply_id}-%`]);
+      const finished = new Map(done.map((d) => [d.job_id, d.success]));
+      const targets = JSON.parse(a.targets!) as Target[];
+      const missing: { index: number; target: Target }[] = [];
+      let queued = 0;
+      targets.forEach((target, index) => {
+        const jobId = `${a.apply_id}-${index}`;
+        if (finished.has(jobId)) return;
+        if (inQueues.has(jobId)) queued++;
+        else missing.push({ index, target });
+      });
+      if (missing.length > 0) {
+        const completed = [...finished.values()].filter(Boolean).length;
+        await this.queues.resubmit(a.apply_id, a.func, missing, {
+          along: a.along ?? undefined, args: JSON.parse(a.args) as unknown[], kwargs: JSON.parse(a.kwargs) as Record<string, unknown>,
+          walltime: Number(a.walltime), total: targets.length, completed, dead: finished.size - completed,
+        });
+        if (options.start !== false) {
+          const submission = await this.startWorkers(missing.length, this.config.cluster.walltime, undefined, a.func);
+          if (submission) this.startedApplies.add(a.apply_id);
+        }
+      }
+      report.push({ applyId: a.apply_id, func: a.func, requeued: missing.length, finished: finished.size, queued });
+    }
+    return report;
   }
 
   /** Messages waiting in the processing queue (AutoCNet's `queue_length`). */

@@ -130,6 +130,46 @@ export class QueueSet {
     return { applyId, func, count, jobId: (i) => `${applyId}-${i}` };
   }
 
+  /**
+   * Pushes first attempts again under their original job ids (`<applyId>-<index>`), and resets the apply's
+   * counters: what `reconcile` does after Redis lost its data. `finished` jobs count as done.
+   */
+  async resubmit(applyId: string, func: string, jobs: { index: number; target: Target }[], fixed: {
+    along?: string; args?: unknown[]; kwargs?: Record<string, unknown>; walltime: number; total: number; completed: number; dead: number;
+  }): Promise<void> {
+    const k = this.keys;
+    const messages = jobs.map(({ index, target }) => encodeMessage({
+      job_id: `${applyId}-${index}`, id: target, along: fixed.along ?? (isEdgeTarget(target) ? "edge" : "node"), func,
+      args: fixed.args ?? [], kwargs: fixed.kwargs ?? {}, walltime: fixed.walltime, count: 0, attempt: 1,
+    }));
+    const record = JSON.stringify({ func, along: fixed.along ?? null, walltime: fixed.walltime, args: fixed.args ?? [], kwargs: fixed.kwargs ?? {} });
+    const pipe = this.redis.pipeline()
+      .hset(k.applyPrefix + applyId, { total: fixed.total - messages.length, completed: fixed.completed, dead: fixed.dead });
+    for (let i = 0; i < messages.length; i += 1000) {
+      pipeScript(pipe, "push", [k.processing, k.applies, k.applyPrefix + applyId], [applyId, i === 0 ? record : "", ...messages.slice(i, i + 1000)]);
+    }
+    if (messages.length === 0) pipe.hsetnx(k.applies, applyId, record);
+    await execOrThrow(pipe);
+  }
+
+  /**
+   * Job ids present in the processing, working and completed lists (completions the watcher has not
+   * handled yet count as present). A full read: for reconciling, not for hot paths.
+   */
+  async queuedJobIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (const key of [this.keys.processing, this.keys.working, this.keys.completed, this.keys.completedInFlight]) {
+      const len = await this.redis.llen(key);
+      for (let i = 0; i < len; i += 5000) {
+        for (const m of await this.redis.lrange(key, i, i + 4999)) {
+          const id = /"job_id"\s*:\s*"([^"]*)"/.exec(m)?.[1];
+          if (id) ids.add(id);
+        }
+      }
+    }
+    return ids;
+  }
+
   /** Atomically moves up to `count` messages from processing to working, stamped; [] if none waits. */
   async claim(workerId: string, options: { count?: number; leaseMs: number; task?: string }): Promise<Claimed[]> {
     const k = this.keys;

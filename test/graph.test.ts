@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConfigInput } from "../src/config";
 import { decodeMessage } from "../src/message";
 import { NetworkCandidateGraph, type ImageInput } from "../src/graph";
-import { testConfig } from "./helpers";
+import { connectRedis } from "../src/redis";
+import { Worker } from "../src/worker";
+import { testConfig, until } from "./helpers";
 
 const square = (x0: number, y0: number, x1: number, y1: number) => ({
   type: "Polygon" as const, coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] as [number, number][][],
@@ -195,6 +197,29 @@ describe.each(backends)("NetworkCandidateGraph on $name", (backend) => {
     expect(await queued.wait({ timeout: 30_000 })).toMatchObject({ completed: 1 });
     const events = (await ncg.lineage(queued.jobId(0))).events.map((e) => e.e);
     expect(events).toEqual(["submitted", "claimed", "requeued", "claimed", "completed"]);
+  });
+
+  it("reconcile: after Redis lost everything, the unfinished jobs come back under their job ids, and only those", async () => {
+    await ncg.cancel();
+    const targets = ["A", "C", "E", "F"].map((n) => ids.get(n)!);
+    const h = await ncg.apply("footprint_stats", { on: targets, start: false });
+    // two of the four run and are recorded by the watcher in job_status
+    const blocking = await connectRedis(ncg.config.redis);
+    await new Worker(ncg.queues, ncg.registry, blocking, { mode: "once", db: ncg.db, log: () => {} }).run();
+    await new Worker(ncg.queues, ncg.registry, blocking, { mode: "once", db: ncg.db, log: () => {} }).run();
+    blocking.disconnect();
+    await until("the watcher to record two", async () =>
+      (await ncg.db.query("SELECT 1 FROM job_status WHERE job_id LIKE $1", [`${h.applyId}-%`])).length === 2);
+    await ncg.clearQueues(); // what a Redis restart without persistence does
+    const report = await ncg.reconcile({ start: false, applyIds: [h.applyId!] });
+    expect(report).toEqual([{ applyId: h.applyId, func: "footprint_stats", requeued: 2, finished: 2, queued: 0 }]);
+    const queuedIds = (await ncg.redisQueue.lrange(ncg.queues.keys.processing, 0, -1)).map((m) => JSON.parse(m).job_id).sort();
+    expect(queuedIds).toEqual([h.jobId(2), h.jobId(3)]);
+    expect(await h.progress()).toMatchObject({ total: 4, completed: 2, dead: 0 });
+    // a second reconcile finds them queued and adds nothing
+    expect((await ncg.reconcile({ start: false, applyIds: [h.applyId!] }))[0]).toMatchObject({ requeued: 0, queued: 2 });
+    await ncg.apply("footprint_stats", { reapply: true });
+    expect(await h.wait({ timeout: 60_000 })).toMatchObject({ total: 4, completed: 4 });
   });
 
   it("a custom callback runs for its function's completions", async () => {

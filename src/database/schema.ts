@@ -93,4 +93,9 @@ export const MIGRATIONS: Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION autocnet_images_geom();
       UPDATE images SET footprint = footprint;`,
   },
+  {
+    version: 3,
+    description: "targets of each apply, so a campaign can be reconciled after Redis lost its data",
+    sql: `ALTER TABLE applies ADD COLUMN IF NOT EXISTS targets text`,
+  },
 ];
