@@ -7,7 +7,7 @@ import { openQueues, type QueueConnection } from "./connection";
 import { openDatabase, type Database, type OpenDatabaseOptions } from "./database";
 import { overlaps, parseFootprint, toGeoJSON, type FootprintInput, type MultiPolygonCoords } from "./geometry";
 import { readLineage, type Lineage } from "./lineage";
-import { isEdgeTarget, type Target } from "./message";
+import { isEdgeTarget, newApplyId, type Target } from "./message";
 import type { ApplyProgress, CompletionMessage, QueueLengths } from "./queues";
 import { QueueDepthSampler } from "./depth";
 import { footprintMap, lineageView, progressReporter, queueDepthView, sentinelStatusView, type Rendered } from "./display";
@@ -358,14 +358,16 @@ export class NetworkCandidateGraph {
     // On SLURM, its --time limit is the walltime; the messages' deadline comes a little later, so that
     // SLURM's own TIMEOUT (which the worker reports) normally precedes the sentinel's.
     const grace = options.start === false ? 0 : ((await this.cluster()) as { walltimeGrace?: number }).walltimeGrace ?? 0;
-    const sub = await this.queues.submit(func, targets, {
-      along, args: options.args, kwargs: options.kwargs, kwargsFor: options.kwargsFor, walltime: walltime + grace, batchSize: options.chunksize,
-    });
+    // recorded in the database first: if Redis later loses the messages, reconcile() knows them
+    const applyId = newApplyId();
     await this.db.query(
       "INSERT INTO applies (apply_id, func, along, count, args, kwargs, walltime, targets) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-      [sub.applyId, func, along ?? null, sub.count, JSON.stringify(options.args ?? []), JSON.stringify(options.kwargs ?? {}), walltime + grace,
+      [applyId, func, along ?? null, targets.length, JSON.stringify(options.args ?? []), JSON.stringify(options.kwargs ?? {}), walltime + grace,
         JSON.stringify(targets)],
     );
+    const sub = await this.queues.submit(func, targets, {
+      applyId, along, args: options.args, kwargs: options.kwargs, kwargsFor: options.kwargsFor, walltime: walltime + grace, batchSize: options.chunksize,
+    });
     if (this.depth.running) await this.depth.sample().catch(() => {}); // the peak, for the depth chart
     const submission = options.start === false || sub.count === 0 ? undefined : await this.startWorkers(sub.count, walltime, options.arraychunk, func);
     if (submission) this.startedApplies.add(sub.applyId);

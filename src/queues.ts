@@ -16,6 +16,8 @@ export interface SubmitOptions {
   kwargsFor?: (target: Target, index: number) => Record<string, unknown> | undefined;
   /** Messages per pipelined push script call. */
   batchSize?: number;
+  /** The apply id to use (default: a new one). */
+  applyId?: string;
 }
 
 export interface Submission {
@@ -82,7 +84,7 @@ export class QueueSet {
 
   /** Pushes one message per target onto the processing queue, pipelined in batches. */
   async submit(func: string, targets: Iterable<Target>, options: SubmitOptions = {}): Promise<Submission> {
-    const applyId = newApplyId();
+    const applyId = options.applyId ?? newApplyId();
     const walltime = options.walltime === undefined ? this.config.cluster.walltime : parseWalltime(options.walltime);
     const batchSize = options.batchSize ?? 1000;
     const args = options.args ?? [];
