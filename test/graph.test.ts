@@ -231,6 +231,7 @@ describe.each(backends)("NetworkCandidateGraph on $name", (backend) => {
   });
 
   it("clearQueues deletes this config's keys and leaves another namespace's intact", async () => {
+    await ncg.cancel(); // workers of earlier tests could still write lineage after the clear
     const otherKey = `acn-other:${process.pid}:processing`;
     await ncg.redisQueue.lpush(otherKey, "keep me");
     try {
