@@ -112,7 +112,9 @@ export async function benchSentinel(o: EngineBenchOptions, n: number, spreadMs: 
   const conn = await openQueues(benchConfig(o.port));
   const k = conn.queues.keys;
   // a working list of n entries, plus 10 n entries far in the future that must cost nothing
-  const t0 = (await redisNowMs(conn.redis)) + 2000;
+  // deadlines start after the setup (writing 2n entries, idle sweeps) is surely done, so that no entry
+  // has expired before the sentinel starts; checked below
+  const t0 = (await redisNowMs(conn.redis)) + 4000 + Math.ceil(n / 25);
   const deadlines = new Map<string, number>();
   for (let start = 0; start < n; start += 5000) {
     const pipe = conn.redis.pipeline();
@@ -146,6 +148,8 @@ export async function benchSentinel(o: EngineBenchOptions, n: number, spreadMs: 
   const idleCommands = ((await stats()) - idleBefore) / 5;
   const before = await stats();
   const sweepsBefore = sentinel.status().sweeps;
+  const lead = t0 - (await redisNowMs(conn.redis));
+  if (lead < 0) throw new Error(`sentinel bench: the setup ran ${-lead} ms past the first deadline; the delays would be wrong`);
   sentinel.start();
   await until(async () => (await conn.redis.llen(k.processing)) >= n, spreadMs + 60_000, "all requeues");
   await sentinel.stop();
