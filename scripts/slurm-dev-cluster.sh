@@ -20,7 +20,17 @@ MUNGE_SOCKET="$DIR/munge/munge.socket.2"
 export SLURM_CONF="$CONF"
 
 say() { echo "slurm-dev-cluster: $*" >&2; }
-alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A pid file's process is alive: it exists, is not a zombie (kill -0 succeeds on zombies, and a container
+# may never reap them) and is the daemon named (pids get reused).
+alive() { # pidfile, name
+  [[ -f "$1" ]] || return 1
+  local pid state comm
+  pid="$(cat "$1")"
+  [[ -r "/proc/$pid/stat" ]] || return 1
+  state="$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)"
+  comm="$(cat "/proc/$pid/comm" 2>/dev/null)"
+  [[ "$state" != "Z" && "$comm" == "$2"* ]]
+}
 
 install_packages() {
   local missing=()
@@ -80,7 +90,8 @@ CONF
 }
 
 start_munge() {
-  if alive "$DIR/munge/munged.pid"; then return; fi
+  if alive "$DIR/munge/munged.pid" munged; then return; fi
+  rm -f "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock"  # left by a munged that was killed
   chown munge:munge "$DIR/munge"
   chmod 755 "$DIR/munge"
   if [[ ! -f "$DIR/munge/munge.key" ]]; then
@@ -111,12 +122,12 @@ start() {
   [[ -f "$CONF" ]] || write_conf
   start_munge
   wait_for 10 "munged" test -S "$MUNGE_SOCKET"
-  if ! alive "$DIR/run/slurmctld.pid"; then
+  if ! alive "$DIR/run/slurmctld.pid" slurmctld; then
     slurmctld -c -f "$CONF"   # -c: a dev cluster starts with no leftover jobs
   fi
   wait_for 20 "slurmctld to answer" scontrol ping
-  alive "$DIR/run/slurmctld.pid" || { say "slurmctld died; see $DIR/log/slurmctld.log"; tail -5 "$DIR/log/slurmctld.log" >&2; exit 1; }
-  if ! alive "$DIR/run/slurmd.pid"; then
+  alive "$DIR/run/slurmctld.pid" slurmctld || { say "slurmctld died; see $DIR/log/slurmctld.log"; tail -5 "$DIR/log/slurmctld.log" >&2; exit 1; }
+  if ! alive "$DIR/run/slurmd.pid" slurmd; then
     slurmd -f "$CONF"
   fi
   wait_for 30 "node $HOST to be idle" node_ready || { tail -5 "$DIR/log/slurmd.log" >&2; exit 1; }
@@ -125,7 +136,7 @@ start() {
 }
 
 stop_pid() { # pidfile, name
-  alive "$1" || return 0
+  alive "$1" "$2" || return 0
   local pid; pid="$(cat "$1")"
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
