@@ -3,8 +3,14 @@ import * as path from "path";
 import { ConnectionError } from "../errors";
 
 /** Refuses a second process on one embedded database directory (PGlite is single-process). */
+const openHere = new Set<string>();
+
 export function lockDirectory(dir: string): () => void {
   fs.mkdirSync(dir, { recursive: true });
+  const key = fs.realpathSync(dir);
+  if (openHere.has(key)) {
+    throw new ConnectionError(`the embedded database at ${dir} is open in process ${process.pid} (this one); close that graph first, or configure database: to use a PostgreSQL server`);
+  }
   const lock = path.join(dir, "autocnet.lock");
   try {
     const pid = Number(fs.readFileSync(lock, "utf8"));
@@ -15,7 +21,9 @@ export function lockDirectory(dir: string): () => void {
     if (err instanceof ConnectionError) throw err;
   }
   fs.writeFileSync(lock, String(process.pid));
+  openHere.add(key);
   return () => {
+    openHere.delete(key);
     try {
       if (Number(fs.readFileSync(lock, "utf8")) === process.pid) fs.unlinkSync(lock);
     } catch {
