@@ -150,7 +150,7 @@ export class NetworkCandidateGraph {
     this.log = options.log ?? ((line) => console.error(`autocnet: ${line}`));
     this.sentinel = new Sentinel(conn.queues, conn.registry, {
       onRequeued: async (_count, walltime) => {
-        await this.ensureWorkers(Math.max(walltime - (((this.clusterBackend as { walltimeGrace?: number } | undefined)?.walltimeGrace) ?? 0), 60));
+        await this.ensureWorkers(Math.max(walltime - (this.clusterBackend?.walltimeGrace ?? 0), 60));
       },
     });
     this.watcher = new CompletedWatcher(conn.queues, conn.blocking, { onCompletion: (m) => this.onCompleted(m) });
@@ -357,7 +357,7 @@ export class NetworkCandidateGraph {
     const walltime = options.walltime === undefined ? this.config.cluster.walltime : parseWalltime(options.walltime);
     // On SLURM, its --time limit is the walltime; the messages' deadline comes a little later, so that
     // SLURM's own TIMEOUT (which the worker reports) normally precedes the sentinel's.
-    const grace = options.start === false ? 0 : ((await this.cluster()) as { walltimeGrace?: number }).walltimeGrace ?? 0;
+    const grace = options.start === false ? 0 : (await this.cluster()).walltimeGrace ?? 0;
     // recorded in the database first: if Redis later loses the messages, reconcile() knows them
     const applyId = newApplyId();
     await this.db.query(
@@ -405,17 +405,21 @@ export class NetworkCandidateGraph {
 
   /** The cluster backend (`cluster.backend`: local processes or SLURM), created on first use. */
   async cluster(): Promise<ClusterBackend> {
-    if (this.clusterBackend) return this.clusterBackend;
-    const c = this.config.cluster;
-    const env = { AUTOCNET_DATABASE_URL: await this.db.workerUrl() };
-    this.clusterBackend = c.backend === "slurm"
-      ? new SlurmCluster({
-        partition: c.queue, memPerCpu: c.mem_per_cpu, exclude: c.exclude, logDir: c.cluster_log_dir ?? this.options.workerLogDir,
-        extraSbatch: c.extra_sbatch, env,
-      })
-      : new LocalCluster({ concurrency: c.concurrency, logDir: this.options.workerLogDir, env });
-    this.keeper = setInterval(() => void this.ensureWorkers().catch((err) => this.log(`starting workers failed: ${(err as Error).message}`)), 2000);
-    this.keeper.unref();
+    if (!this.clusterBackend) {
+      const c = this.config.cluster;
+      const env = { AUTOCNET_DATABASE_URL: await this.db.workerUrl() };
+      this.clusterBackend = c.backend === "slurm"
+        ? new SlurmCluster({
+          partition: c.queue, memPerCpu: c.mem_per_cpu, exclude: c.exclude, logDir: c.cluster_log_dir ?? this.options.workerLogDir,
+          extraSbatch: c.extra_sbatch, env,
+        })
+        : new LocalCluster({ concurrency: c.concurrency, logDir: this.options.workerLogDir, env });
+    }
+    // also for a backend passed in GraphOptions.cluster: retries need workers whichever backend it is
+    if (!this.keeper) {
+      this.keeper = setInterval(() => void this.ensureWorkers().catch((err) => this.log(`starting workers failed: ${(err as Error).message}`)), 2000);
+      this.keeper.unref();
+    }
     return this.clusterBackend;
   }
 

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { lazyDatabase, type Database } from "./database";
 import { errorMessage } from "./errors";
 import { decodeMessage, encodeMessage, type JobMessage } from "./message";
-import type { Claimed, CompleteStatus, QueueSet, RequeueItem } from "./queues";
+import type { Claimed, CompleteItem, CompleteStatus, QueueSet, RequeueItem } from "./queues";
 import type { JobContext, JobRegistry } from "./registry";
 import { decideRetry, type Failure, type FailureCause } from "./retry";
 
@@ -89,7 +89,7 @@ export class Worker {
   private meanRunMs?: number;
   private stopping: "stopped" | "terminated" | undefined;
   private wake?: () => void;
-  private pendingCompletions: { item: Parameters<QueueSet["complete"]>[0][number]; resolve: (s: CompleteStatus | undefined) => void }[] = [];
+  private pendingCompletions: { item: CompleteItem; resolve: (s: CompleteStatus | undefined) => void }[] = [];
   private flushScheduled = false;
   private readonly summary: WorkerSummary;
   private readonly db: Database;
@@ -331,7 +331,7 @@ export class Worker {
   }
 
   /** Completions that finish in the same tick go to Redis in one script call. */
-  private completeSoon(item: Parameters<QueueSet["complete"]>[0][number]): Promise<CompleteStatus | undefined> {
+  private completeSoon(item: CompleteItem): Promise<CompleteStatus | undefined> {
     return new Promise((resolve) => {
       this.pendingCompletions.push({ item, resolve });
       if (!this.flushScheduled) {

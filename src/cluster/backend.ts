@@ -38,6 +38,11 @@ export interface ClusterSubmission {
 
 export interface ClusterBackend {
   readonly name: string;
+  /**
+   * Seconds messages get on top of the walltime the backend enforces itself (SLURM's --time), so that its
+   * own limit acts before the sentinel's deadline. None for backends that enforce nothing.
+   */
+  readonly walltimeGrace?: number;
   submit(request: SubmitRequest): Promise<ClusterSubmission>;
   jobs(submission?: string): Promise<ClusterJob[]>;
   /** Cancels a submission's workers (all, if none named): SIGTERM, as SLURM's scancel does. */
