@@ -3,11 +3,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
-import { connectRedis } from "../src/redis";
-import { QueueSet } from "../src/queues";
+import { connectRedis } from "../src/queue/redis";
+import { QueueSet } from "../src/queue/queue-set";
 import { testConfig } from "./helpers";
 
-const demo = path.join(__dirname, "..", "dist", "demo.js");
+const demo = path.join(__dirname, "..", "build", "examples", "demo.js");
 
 describe("npm run demo (the main job)", () => {
   const config = testConfig();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { area, centroid, intersection, overlaps, parseFootprint, parseWkt } from "../src/geometry";
+import { area, centroid, intersection, overlaps, parseFootprint, parseWkt } from "../src/geometry/polygons";
 
 describe("footprints", () => {
   it("reads WKT POLYGON and MULTIPOLYGON (Z dropped) and GeoJSON, including a Feature and JSON text", () => {

@@ -4,10 +4,10 @@ import * as path from "path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConfigInput } from "../src/config";
-import { decodeMessage } from "../src/message";
-import { NetworkCandidateGraph, type ImageInput } from "../src/graph";
-import { connectRedis } from "../src/redis";
-import { Worker } from "../src/worker";
+import { decodeMessage } from "../src/queue/message";
+import { NetworkCandidateGraph, type ImageInput } from "../src/graph/graph";
+import { connectRedis } from "../src/queue/redis";
+import { Worker } from "../src/worker/worker";
 import { testConfig, until } from "./helpers";
 
 const square = (x0: number, y0: number, x1: number, y1: number) => ({

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalCluster } from "../src/cluster/local";
-import type { QueueConnection } from "../src/connection";
-import { readLineage } from "../src/lineage";
-import { Sentinel } from "../src/sentinel";
+import type { QueueConnection } from "../src/queue/connection";
+import { readLineage } from "../src/queue/lineage";
+import { Sentinel } from "../src/campaign/sentinel";
 import { openTest, recorded, until } from "./helpers";
 
 let conn: QueueConnection;

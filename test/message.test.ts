@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeMessage, encodeMessage, firstAttemptEncoder, nextAttempt } from "../src/message";
+import { decodeMessage, encodeMessage, firstAttemptEncoder, nextAttempt } from "../src/queue/message";
 
 const edge = {
   job_id: "mk3f9a2x-123456", id: [1234, 5678] as [number, number], along: "edge", func: "overlap",

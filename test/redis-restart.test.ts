@@ -4,12 +4,12 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openQueues, type QueueConnection } from "../src/connection";
-import { freePort } from "../src/net";
-import { connectRedis } from "../src/redis";
-import { Sentinel } from "../src/sentinel";
-import { CompletedWatcher } from "../src/watcher";
-import { Worker } from "../src/worker";
+import { openQueues, type QueueConnection } from "../src/queue/connection";
+import { freePort } from "../src/database/free-port";
+import { connectRedis } from "../src/queue/redis";
+import { Sentinel } from "../src/campaign/sentinel";
+import { CompletedWatcher } from "../src/campaign/watcher";
+import { Worker } from "../src/worker/worker";
 import { testConfig, until } from "./helpers";
 
 /** A private redis-server (its own port and dir) that the test can kill and start again. */

@@ -4,8 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SlurmCluster, splitArrays } from "../src/cluster/slurm";
-import { syntheticImages } from "../src/demo";
-import { NetworkCandidateGraph } from "../src/graph";
+import { syntheticImages } from "../src/synthetic/footprints";
+import { NetworkCandidateGraph } from "../src/graph/graph";
 import { testConfig, until } from "./helpers";
 
 /**

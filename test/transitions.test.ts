@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { connectRedis } from "../src/redis";
-import type { QueueConnection } from "../src/connection";
-import { decodeMessage } from "../src/message";
-import { decideRetry } from "../src/retry";
-import { runScript } from "../src/scripts";
+import { connectRedis } from "../src/queue/redis";
+import type { QueueConnection } from "../src/queue/connection";
+import { decodeMessage } from "../src/queue/message";
+import { decideRetry } from "../src/worker/retry";
+import { runScript } from "../src/queue/scripts";
 import { openTest } from "./helpers";
 
 let conn: QueueConnection;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatWalltime, parseWalltime } from "../src/walltime";
+import { formatWalltime, parseWalltime } from "../src/config/walltime";
 import { WalltimeError } from "../src/errors";
 
 describe("parseWalltime: every SLURM --time form", () => {

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { QueueConnection } from "../src/connection";
-import type { CompletionMessage } from "../src/queues";
-import { CompletedWatcher } from "../src/watcher";
-import { connectRedis } from "../src/redis";
-import { Worker } from "../src/worker";
+import type { QueueConnection } from "../src/queue/connection";
+import type { CompletionMessage } from "../src/queue/queue-set";
+import { CompletedWatcher } from "../src/campaign/watcher";
+import { connectRedis } from "../src/queue/redis";
+import { Worker } from "../src/worker/worker";
 import { openTest, until } from "./helpers";
 
 let conn: QueueConnection;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { QueueConnection } from "../src/connection";
-import { readLineage } from "../src/lineage";
-import { Worker } from "../src/worker";
+import type { QueueConnection } from "../src/queue/connection";
+import { readLineage } from "../src/queue/lineage";
+import { Worker } from "../src/worker/worker";
 import { openTest, recorded, until } from "./helpers";
 
 let conn: QueueConnection;

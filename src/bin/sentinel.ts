@@ -5,9 +5,9 @@
  *
  *   autocnet-sentinel [--config FILE]
  */
-import { openQueues } from "../connection";
+import { openQueues } from "../queue/connection";
 import { errorMessage } from "../errors";
-import { Sentinel } from "../sentinel";
+import { Sentinel } from "../campaign/sentinel";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -8,11 +8,11 @@
  * Exit codes: 0 done, 1 a job failed in --once mode, 2 bad usage/config/unreachable Redis, 143 SIGTERM.
  */
 import { execFileSync } from "child_process";
-import { openQueues } from "../connection";
+import { openQueues } from "../queue/connection";
 import { lazyDatabase, openWorkerDatabase } from "../database";
 import { errorMessage } from "../errors";
-import type { FailureCause } from "../retry";
-import { Worker, type WorkerOptions } from "../worker";
+import type { FailureCause } from "../worker/retry";
+import { Worker, type WorkerOptions } from "../worker/worker";
 
 const USAGE = "usage: autocnet-worker [--config FILE] [--once | --drain | --forever] [--concurrency N] [--idle SECONDS] [--task LABEL]";
 

@@ -2,7 +2,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { formatWalltime } from "../walltime";
+import { formatWalltime } from "../config/walltime";
 import type { ClusterBackend, ClusterJob, ClusterJobState, ClusterSubmission, SubmitRequest } from "./backend";
 import { workerScriptPath } from "./local";
 

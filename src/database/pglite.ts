@@ -1,7 +1,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { freePort } from "../net";
-import type { Database } from "./index";
+import { freePort } from "./free-port";
+import type { Database } from ".";
 import { lockDirectory } from "./lock";
 import { migrate } from "./migrate";
 

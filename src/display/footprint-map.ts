@@ -1,5 +1,5 @@
-import type { EdgeAttributes, NodeAttributes } from "../graph";
-import { bbox, ringArea, type MultiPolygonCoords } from "../geometry";
+import type { EdgeAttributes, NodeAttributes } from "../graph/graph";
+import { bbox, ringArea, type MultiPolygonCoords } from "../geometry/polygons";
 import { colorScale, STATUS_COLORS } from "./colors";
 import { Plot, plotDocument } from "./dom";
 import { rendered, type Rendered } from "./show";

@@ -1,4 +1,4 @@
-import type { Lineage, LineageEvent } from "../lineage";
+import type { Lineage, LineageEvent } from "../queue/lineage";
 import { colorScale, OUTCOME_COLORS } from "./colors";
 import { Plot, plotDocument } from "./dom";
 import { escapeHtml, rendered, type Rendered } from "./show";

@@ -1,4 +1,4 @@
-import type { ApplyProgress } from "../queues";
+import type { ApplyProgress } from "../queue/queue-set";
 import { escapeHtml, rendered, updatableDisplay, type Rendered } from "./show";
 
 /** A progress bar for one apply: completed (green) and dead-lettered (dark) out of the total. */

@@ -1,4 +1,4 @@
-import type { DepthSample } from "../depth";
+import type { DepthSample } from "../campaign/depth";
 import { colorScale, QUEUE_COLORS } from "./colors";
 import { Plot, plotDocument } from "./dom";
 import { escapeHtml, rendered, type Rendered } from "./show";

@@ -1,5 +1,5 @@
-import type { SentinelStatus } from "../sentinel";
-import type { WatcherStatus } from "../watcher";
+import type { SentinelStatus } from "../campaign/sentinel";
+import type { WatcherStatus } from "../campaign/watcher";
 import { escapeHtml, rendered, type Rendered } from "./show";
 
 function ago(t: number | undefined, now: number): string {

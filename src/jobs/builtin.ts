@@ -1,6 +1,6 @@
-import { area, centroid, intersection, parseFootprint, toGeoJSON, type MultiPolygonCoords } from "../geometry";
+import { area, centroid, intersection, parseFootprint, toGeoJSON, type MultiPolygonCoords } from "../geometry/polygons";
 import type { Database } from "../database";
-import type { JobContext, JobRegistry } from "../registry";
+import type { JobContext, JobRegistry } from "../worker/registry";
 
 /**
  * Jobs every worker knows:

@@ -1,9 +1,9 @@
 import * as os from "os";
 import type { Redis } from "ioredis";
-import { lazyDatabase, type Database } from "./database";
-import { errorMessage } from "./errors";
-import { decodeMessage, encodeMessage, type JobMessage } from "./message";
-import type { Claimed, CompleteItem, CompleteStatus, QueueSet, RequeueItem } from "./queues";
+import { lazyDatabase, type Database } from "../database";
+import { errorMessage } from "../errors";
+import { decodeMessage, encodeMessage, type JobMessage } from "../queue/message";
+import type { Claimed, CompleteItem, CompleteStatus, QueueSet, RequeueItem } from "../queue/queue-set";
 import type { JobContext, JobRegistry } from "./registry";
 import { decideRetry, type Failure, type FailureCause } from "./retry";
 

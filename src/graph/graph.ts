@@ -1,19 +1,19 @@
 import type { Redis } from "ioredis";
-import { LocalCluster } from "./cluster/local";
-import { SlurmCluster } from "./cluster/slurm";
-import type { ClusterBackend, ClusterJob, ClusterSubmission } from "./cluster/backend";
-import { ensureConfigFile, loadConfig, type Config, type ConfigInput, type LoadOptions } from "./config";
-import { openQueues, type QueueConnection } from "./connection";
-import { openDatabase, type Database, type OpenDatabaseOptions } from "./database";
-import { overlaps, parseFootprint, toGeoJSON, type FootprintInput, type MultiPolygonCoords } from "./geometry";
-import { readLineage, type Lineage } from "./lineage";
-import { isEdgeTarget, newApplyId, type Target } from "./message";
-import type { ApplyProgress, CompletionMessage, QueueLengths } from "./queues";
-import { QueueDepthSampler } from "./depth";
-import { footprintMap, lineageView, progressReporter, queueDepthView, sentinelStatusView, type Rendered } from "./display";
-import { Sentinel } from "./sentinel";
-import { parseWalltime } from "./walltime";
-import { CompletedWatcher, type CompletionHandler } from "./watcher";
+import { LocalCluster } from "../cluster/local";
+import { SlurmCluster } from "../cluster/slurm";
+import type { ClusterBackend, ClusterJob, ClusterSubmission } from "../cluster/backend";
+import { ensureConfigFile, loadConfig, type Config, type ConfigInput, type LoadOptions } from "../config";
+import { openQueues, type QueueConnection } from "../queue/connection";
+import { openDatabase, type Database, type OpenDatabaseOptions } from "../database";
+import { overlaps, parseFootprint, toGeoJSON, type FootprintInput, type MultiPolygonCoords } from "../geometry/polygons";
+import { readLineage, type Lineage } from "../queue/lineage";
+import { isEdgeTarget, newApplyId, type Target } from "../queue/message";
+import type { ApplyProgress, CompletionMessage, QueueLengths } from "../queue/queue-set";
+import { QueueDepthSampler } from "../campaign/depth";
+import { footprintMap, lineageView, progressReporter, queueDepthView, sentinelStatusView, type Rendered } from "../display";
+import { Sentinel } from "../campaign/sentinel";
+import { parseWalltime } from "../config/walltime";
+import { CompletedWatcher, type CompletionHandler } from "../campaign/watcher";
 
 /** What the graph knows of one function's jobs on one node or edge (persisted in `job_status`). */
 export interface JobStatus {

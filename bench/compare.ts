@@ -7,10 +7,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import IORedis, { type Redis } from "ioredis";
-import { LocalCluster } from "../cluster/local";
-import { openQueues } from "../connection";
-import { NetworkCandidateGraph } from "../graph";
-import type { Target } from "../message";
+import { LocalCluster } from "../src/cluster/local";
+import { openQueues } from "../src/queue/connection";
+import { NetworkCandidateGraph } from "../src/graph/graph";
+import type { Target } from "../src/queue/message";
 import { benchConfig, type EngineBenchOptions } from "./engine";
 import { figure, type Figure } from "./stats";
 

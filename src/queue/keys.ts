@@ -1,4 +1,4 @@
-import type { RedisConfig } from "./config";
+import type { RedisConfig } from "../config";
 
 /**
  * Every Redis key of one queue set. The three lists keep AutoCNet's names (config `processing_queue`,

@@ -1,6 +1,6 @@
 import IORedis, { type Redis, type RedisOptions } from "ioredis";
-import type { RedisConfig } from "./config";
-import { ConnectionError } from "./errors";
+import type { RedisConfig } from "../config";
+import { ConnectionError } from "../errors";
 import { defineScripts } from "./scripts";
 
 /** Where a Redis config points, for messages. */

@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
-import { loadConfig, type Config, type ConfigInput, type LoadOptions } from "./config";
-import { registerBuiltinJobs } from "./jobs/builtin";
-import { QueueSet } from "./queues";
+import { loadConfig, type Config, type ConfigInput, type LoadOptions } from "../config";
+import { registerBuiltinJobs } from "../jobs/builtin";
+import { QueueSet } from "./queue-set";
 import { connectRedis } from "./redis";
-import { JobRegistry } from "./registry";
+import { JobRegistry } from "../worker/registry";
 
 /** Everything a process needs to work on one queue set. */
 export interface QueueConnection {

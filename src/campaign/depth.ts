@@ -1,4 +1,4 @@
-import type { QueueLengths, QueueSet } from "./queues";
+import type { QueueLengths, QueueSet } from "../queue/queue-set";
 
 export interface DepthSample extends QueueLengths {
   /** Epoch ms. */

@@ -3,7 +3,7 @@ import * as path from "path";
 import * as os from "os";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
-import { ConfigError } from "./errors";
+import { ConfigError } from "../errors";
 import { formatWalltime, parseWalltime } from "./walltime";
 
 /** Where a configuration came from, for error messages. */

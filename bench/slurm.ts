@@ -7,8 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { loadConfig } from "../config";
-import { NetworkCandidateGraph } from "../graph";
+import { loadConfig } from "../src/config";
+import { NetworkCandidateGraph } from "../src/graph/graph";
 import { figure, fmt } from "./stats";
 
 async function timeApply(backend: "local" | "slurm", n: number): Promise<number> {

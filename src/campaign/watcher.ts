@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
-import { errorMessage } from "./errors";
-import { decodeMessage } from "./message";
-import type { CompletionMessage, QueueSet } from "./queues";
+import { errorMessage } from "../errors";
+import { decodeMessage } from "../queue/message";
+import type { CompletionMessage, QueueSet } from "../queue/queue-set";
 
 export type CompletionHandler = (message: CompletionMessage) => void | Promise<void>;
 

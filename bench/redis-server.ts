@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { freePort } from "../net";
+import { freePort } from "../src/database/free-port";
 
 /** A private redis-server on a free loopback port, no persistence: benchmarks never touch the shared one. */
 export interface PrivateRedis {

@@ -1,6 +1,6 @@
-import type { JobMessage } from "./message";
-import { nextAttempt } from "./message";
-import type { RequeueItem } from "./queues";
+import type { JobMessage } from "../queue/message";
+import { nextAttempt } from "../queue/message";
+import type { RequeueItem } from "../queue/queue-set";
 
 /** Why an attempt ended without completing. */
 export type FailureCause =

@@ -1,8 +1,8 @@
 import { pathToFileURL } from "url";
 import type { Redis } from "ioredis";
-import type { Config } from "./config";
-import type { Database } from "./database";
-import type { JobMessage } from "./message";
+import type { Config } from "../config";
+import type { Database } from "../database";
+import type { JobMessage } from "../queue/message";
 import type { RetryPolicy } from "./retry";
 
 /** What a job function is handed: its message's parts and the services it writes results through. */

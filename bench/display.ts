@@ -1,6 +1,6 @@
-import type { DepthSample } from "../depth";
-import { lineageView, queueDepthView } from "../display";
-import type { Lineage } from "../lineage";
+import type { DepthSample } from "../src/campaign/depth";
+import { lineageView, queueDepthView } from "../src/display";
+import type { Lineage } from "../src/queue/lineage";
 import { figure, type Figure } from "./stats";
 
 /** 100 000 jobs' lineages as the queues record them: most complete first time, 5 % after a walltime retry. */

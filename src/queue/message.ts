@@ -1,5 +1,5 @@
 import { createHash } from "crypto";
-import { parseWalltime } from "./walltime";
+import { parseWalltime } from "../config/walltime";
 
 /** A job's target: a node id, or `[source, destination]` for an edge, or anything JSON an `along` names. */
 export type Target = number | string | [number | string, number | string] | unknown[];

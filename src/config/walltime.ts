@@ -1,4 +1,4 @@
-import { WalltimeError } from "./errors";
+import { WalltimeError } from "../errors";
 
 const FORMS = "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS";
 

@@ -1,4 +1,4 @@
-import type { QueueSet } from "./queues";
+import type { QueueSet } from "./queue-set";
 
 /** One recorded step of one job. `e` is what happened; `a` the attempt it happened to. */
 export interface LineageEvent {

@@ -2,19 +2,19 @@
  * Queue-engine figures: push throughput, no-op lifecycle throughput on real worker processes, sentinel
  * requeue delay after deadlines, and dead-worker detection. Runs against a private redis-server.
  *
- *   node dist/bench/engine.js [--quick] [--json FILE]
+ *   node build/bench/engine.js [--quick] [--json FILE]
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Redis } from "ioredis";
 import { stringify } from "yaml";
-import { LocalCluster } from "../cluster/local";
-import { loadConfig, type Config } from "../config";
-import { openQueues, type QueueConnection } from "../connection";
-import { QueueSet } from "../queues";
-import { connectRedis } from "../redis";
-import { Sentinel } from "../sentinel";
+import { LocalCluster } from "../src/cluster/local";
+import { loadConfig, type Config } from "../src/config";
+import { openQueues, type QueueConnection } from "../src/queue/connection";
+import { QueueSet } from "../src/queue/queue-set";
+import { connectRedis } from "../src/queue/redis";
+import { Sentinel } from "../src/campaign/sentinel";
 import { figure, fmt, percentile, type Figure } from "./stats";
 import { startPrivateRedis } from "./redis-server";
 

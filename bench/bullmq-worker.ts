@@ -1,6 +1,6 @@
 /**
  * A BullMQ worker process for the comparison benchmark: no-op jobs at the given concurrency.
- *   node dist/bench/bullmq-worker.js PORT QUEUE CONCURRENCY
+ *   node build/bench/bullmq-worker.js PORT QUEUE CONCURRENCY
  * (bullmq is a devDependency: this file is only run by the benchmark.)
  */
 async function main(): Promise<void> {

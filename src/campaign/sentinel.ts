@@ -1,10 +1,10 @@
 import { randomBytes } from "crypto";
-import { errorMessage } from "./errors";
-import { decodeMessage } from "./message";
-import type { QueueSet, RequeueItem } from "./queues";
-import type { JobRegistry } from "./registry";
-import { decideRetry, type FailureCause } from "./retry";
-import { runScript } from "./scripts";
+import { errorMessage } from "../errors";
+import { decodeMessage } from "../queue/message";
+import type { QueueSet, RequeueItem } from "../queue/queue-set";
+import type { JobRegistry } from "../worker/registry";
+import { decideRetry, type FailureCause } from "../worker/retry";
+import { runScript } from "../queue/scripts";
 
 export interface SentinelOptions {
   /** Seconds between sweeps (config `cluster.sentinel_interval`). */

@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
-import type { Config } from "./config";
+import type { Config } from "../config";
 import { keyPattern, queueKeys, type QueueKeys } from "./keys";
 import { encodeMessage, firstAttemptEncoder, isEdgeTarget, newApplyId, type JobMessage, type Target } from "./message";
 import { pipeScript, runScript } from "./scripts";
-import { parseWalltime } from "./walltime";
+import { parseWalltime } from "../config/walltime";
 
 export interface SubmitOptions {
   /** `node`, `edge`, ...; inferred per target when absent (a pair is an edge). */
