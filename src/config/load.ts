@@ -1,0 +1,132 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { ConfigError } from "../errors";
+import { AUTOCNET_SECTIONS, configSchema, KNOWN_KEYS, type Config, type ConfigInput, type DatabaseConfig } from "./schema";
+import { formatWalltime } from "./walltime";
+
+/** Environment variables naming a configuration file, as AutoCNet's. */
+const ENV_VARS = ["AUTOCNET_CONFIG", "autocnet_config"] as const;
+
+export interface LoadOptions {
+  /** Called once per warning; defaults to console.warn. */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Loads and validates a configuration: from `source` (a YAML file path, or an object), else from the
+ * file named by $AUTOCNET_CONFIG (or $autocnet_config, as in AutoCNet), else the defaults (local Redis,
+ * basename `autocnet`, local cluster, embedded database).
+ */
+export function loadConfig(source?: string | ConfigInput, options: LoadOptions = {}): Config {
+  let raw: unknown;
+  let file: string | undefined;
+  if (typeof source === "string") {
+    file = path.resolve(source);
+  } else if (source === undefined) {
+    const envName = ENV_VARS.find((name) => process.env[name]);
+    if (envName) file = path.resolve(process.env[envName]!);
+  } else {
+    raw = source;
+  }
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ConfigError(`${file}: cannot read the configuration (${code ?? String(err)}); check the path`, undefined, file);
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message.split("\n")[0]}`, undefined, file);
+    }
+  }
+  return validateConfig(raw ?? {}, file, options);
+}
+
+function validateConfig(raw: unknown, file: string | undefined, options: LoadOptions): Config {
+  const where = file ?? "configuration";
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${where}: expected a mapping of sections (redis, cluster, database, jobs)`, undefined, file);
+  }
+  const warnings = unknownKeys(raw as Record<string, unknown>).map((k) => `${where}: unknown key ${k} is ignored`);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const keyPath = issue.path.join(".");
+    const got = valueAt(raw, issue.path);
+    const shown = got === undefined ? "" : ` (got ${JSON.stringify(got)})`;
+    throw new ConfigError(`${where}: ${keyPath || "(top level)"}: ${issue.message}${shown}`, keyPath, file);
+  }
+  const value = parsed.data;
+  const dir = file ? path.dirname(file) : process.cwd();
+  const config: Config = {
+    ...value,
+    database: normaliseDatabase(value.database ?? undefined, dir),
+    jobs: value.jobs.map((p) => path.resolve(dir, p)),
+    source: file,
+    warnings,
+  };
+  const warn = options.onWarning ?? ((m: string) => console.warn(`autocnet: ${m}`));
+  for (const w of warnings) warn(w);
+  return config;
+}
+
+/** An embedded database's directory is relative to the config file. */
+function normaliseDatabase(db: DatabaseConfig | undefined, dir: string): DatabaseConfig | undefined {
+  if (db !== undefined && "embedded" in db) return { embedded: path.resolve(dir, db.embedded) };
+  return db;
+}
+
+function valueAt(raw: unknown, keyPath: PropertyKey[]): unknown {
+  let cur: unknown = raw;
+  for (const k of keyPath) {
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+
+function unknownKeys(raw: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const [section, value] of Object.entries(raw)) {
+    if (section === "jobs") continue;
+    const known = KNOWN_KEYS[section];
+    if (!known) {
+      if (!AUTOCNET_SECTIONS.has(section)) out.push(section);
+      continue;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) continue;
+    for (const key of Object.keys(value)) if (!known.has(key)) out.push(`${section}.${key}`);
+  }
+  return out;
+}
+
+/** The YAML form of a loaded config (walltime back to SLURM's form): what worker processes are started with. */
+export function configToInput(config: Config): ConfigInput {
+  const { walltime, ...cluster } = config.cluster;
+  const out: ConfigInput = {
+    redis: { ...config.redis },
+    cluster: { ...cluster, walltime: formatWalltime(walltime) },
+    jobs: config.jobs,
+  };
+  if (config.database) out.database = config.database as ConfigInput["database"];
+  for (const section of [out.redis, out.cluster] as Record<string, unknown>[]) {
+    for (const [k, v] of Object.entries(section)) if (v === undefined) delete section[k];
+  }
+  return out;
+}
+
+/** Writes a config for worker processes to a file, unless it came from one; returns the path. */
+export function ensureConfigFile(config: Config): string {
+  if (config.source) return config.source;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "autocnet-config-"));
+  const file = path.join(dir, "config.yml");
+  fs.writeFileSync(file, stringifyYaml(configToInput(config)));
+  config.source = file;
+  return file;
+}
