@@ -1,10 +1,10 @@
 import { randomBytes } from "crypto";
 import { errorMessage } from "../errors";
+import { redisNowMs } from "../queue/clock";
 import { decodeMessage } from "../queue/message";
 import type { QueueSet, RequeueItem } from "../queue/queue-set";
 import type { JobRegistry } from "../worker/registry";
 import { decideRetry, type FailureCause } from "../worker/retry";
-import { runScript } from "../queue/scripts";
 
 export interface SentinelOptions {
   /** Seconds between sweeps (config `cluster.sentinel_interval`). */
@@ -77,7 +77,7 @@ export class Sentinel {
     this.timer = undefined;
     await this.sweeping;
     try {
-      await runScript(this.queues.redis, "lock", [this.queues.keys.sentinelLock], [this.token, 0, "1"]);
+      await this.queues.transitions.lock(this.token, 0, true);
     } catch {
       // the lock expires by itself
     }
@@ -95,8 +95,7 @@ export class Sentinel {
     const run = (async () => {
       try {
         const lockTtl = Math.max(5000, this.intervalMs * 5);
-        const held = await runScript<number>(this.queues.redis, "lock", [this.queues.keys.sentinelLock], [this.token, lockTtl, "0"]);
-        this.state.leader = held === 1;
+        this.state.leader = await this.queues.transitions.lock(this.token, lockTtl);
         if (!this.state.leader) return;
         handled += await this.requeueExpired();
         handled += await this.adoptOrphans();
@@ -126,12 +125,11 @@ export class Sentinel {
   private async nextDelay(): Promise<number> {
     if (!this.state.leader) return this.intervalMs;
     try {
-      const [next, [s, us]] = await Promise.all([
+      const [next, now] = await Promise.all([
         this.queues.redis.zrange(this.queues.keys.deadlines, 0, 0, "WITHSCORES"),
-        this.queues.redis.time(),
+        redisNowMs(this.queues.redis),
       ]);
       if (next.length < 2) return this.intervalMs;
-      const now = Number(s) * 1000 + Number(us) / 1000;
       return Math.min(this.intervalMs, Math.max(5, Number(next[1]) - now + 2));
     } catch {
       return this.intervalMs;
@@ -140,15 +138,12 @@ export class Sentinel {
 
   private async requeueExpired(): Promise<number> {
     const batchSize = this.options.batchSize ?? 500;
-    const k = this.queues.keys;
     const cfg = this.queues.config.cluster;
     let total = 0;
     for (let round = 0; round < 100; round++) {
-      const found = await runScript<string[]>(this.queues.redis, "expired", [k.deadlines], [batchSize]);
-      const now = Number(found[0]);
+      const { now, entries } = await this.queues.transitions.expired(batchSize);
       const items: RequeueItem[] = [];
-      for (let i = 1; i < found.length; i += 2) {
-        const entry = found[i];
+      for (const entry of entries) {
         const decoded = decodeMessage(entry, cfg.walltime);
         if (!decoded.ok) {
           if (await this.queues.quarantine(entry, decoded.reason)) this.state.quarantined++;
@@ -181,7 +176,7 @@ export class Sentinel {
         }
       }
       total += items.length;
-      if (found.length - 1 < batchSize * 2) break;
+      if (entries.length < batchSize) break;
     }
     return total;
   }
@@ -204,8 +199,7 @@ export class Sentinel {
     cursor = entries.length < chunk ? 0 : cursor + chunk;
     await this.queues.redis.set(k.adoptCursor, cursor);
     if (entries.length === 0) return 0;
-    const adopted = await runScript<number>(this.queues.redis, "adopt", [k.working, k.deadlines],
-      [this.queues.config.cluster.walltime, k.lineagePrefix, ...entries]);
+    const adopted = await this.queues.transitions.adopt(entries);
     if (adopted > 0) this.log(`adopted ${adopted} working entr${adopted === 1 ? "y" : "ies"} that had no deadline`);
     this.state.adopted += adopted;
     return adopted;

@@ -1,14 +1,7 @@
+import { OUTCOME_COLORS } from "../queue/failure-causes";
+
 /** One palette for outcomes and queues across every display, so a colour means one thing everywhere. */
-export const OUTCOME_COLORS: Record<string, string> = {
-  completed: "#2e8b57",
-  "walltime exceeded": "#f28e2b",
-  "heartbeat lost": "#b07aa1",
-  failed: "#e15759",
-  terminated: "#9c755f",
-  "dead-lettered": "#3b3b3b",
-  released: "#bab0ac",
-  running: "#4e79a7",
-};
+export { OUTCOME_COLORS };
 
 export const QUEUE_COLORS: Record<string, string> = {
   processing: "#4e79a7",

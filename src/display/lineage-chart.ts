@@ -1,3 +1,4 @@
+import { causeOutcome, type AttemptOutcome } from "../queue/failure-causes";
 import type { Lineage, LineageEvent } from "../queue/lineage";
 import { colorScale, OUTCOME_COLORS } from "./colors";
 import { Plot, plotDocument } from "./dom";
@@ -10,7 +11,7 @@ export interface AttemptBar {
   /** Epoch ms (Redis clock). */
   start: number;
   end: number;
-  outcome: "completed" | "walltime exceeded" | "heartbeat lost" | "failed" | "terminated" | "dead-lettered" | "released" | "running";
+  outcome: AttemptOutcome;
   worker?: string;
   task?: string;
   /** The parameter change the retry after this attempt made, e.g. "delay_seconds 8→0, walltime 3→6". */
@@ -18,9 +19,6 @@ export interface AttemptBar {
   error?: string;
 }
 
-const CAUSE_OUTCOME: Record<string, AttemptBar["outcome"]> = {
-  walltime: "walltime exceeded", heartbeat: "heartbeat lost", exception: "failed", terminated: "terminated", "unknown-function": "failed",
-};
 
 function change(ev: LineageEvent): string | undefined {
   if (!ev.params) return undefined;
@@ -44,7 +42,7 @@ export function attemptBars(lineages: Lineage[], now = Date.now()): AttemptBar[]
       if (!bar) continue;
       if (ev.e === "completed") bar.outcome = "completed";
       else if (ev.e === "requeued") {
-        bar.outcome = CAUSE_OUTCOME[ev.cause ?? ""] ?? "failed";
+        bar.outcome = causeOutcome(ev.cause ?? "");
         bar.change = change(ev);
         bar.error = ev.error;
       } else if (ev.e === "dead") {

@@ -1,4 +1,8 @@
+import { describeCause } from "./failure-causes";
+import { applyIdOf } from "./job-id";
 import type { QueueSet } from "./queue-set";
+
+export { describeCause };
 
 /** One recorded step of one job. `e` is what happened; `a` the attempt it happened to. */
 export interface LineageEvent {
@@ -35,7 +39,7 @@ export interface Lineage {
  */
 export async function readLineage(queues: QueueSet, jobId: string): Promise<Lineage> {
   const k = queues.keys;
-  const applyId = /^(.+)-[^-]+$/.exec(jobId)?.[1];
+  const applyId = applyIdOf(jobId);
   const pipe = queues.redis.pipeline().lrange(k.lineagePrefix + jobId, 0, -1).hget(k.outcomes, jobId);
   if (applyId) pipe.hget(k.applies, applyId).hget(k.applyPrefix + applyId, "submitted_at");
   const res = (await pipe.exec()) ?? [];
@@ -84,15 +88,4 @@ export function formatLineage(lineage: Lineage): string {
     lines.push(parts.join("  "));
   }
   return lines.join("\n");
-}
-
-export function describeCause(cause: string): string {
-  switch (cause) {
-    case "walltime": return "walltime exceeded";
-    case "heartbeat": return "heartbeat lost (worker died?)";
-    case "exception": return "the job threw";
-    case "terminated": return "worker terminated";
-    case "unknown-function": return "unknown job function";
-    default: return cause;
-  }
 }

@@ -1,5 +1,8 @@
 import { createHash } from "crypto";
 import { parseWalltime } from "../config/walltime";
+import { FOREIGN_PREFIX } from "./job-id";
+
+export { newApplyId } from "./job-id";
 
 /** A job's target: a node id, or `[source, destination]` for an edge, or anything JSON an `along` names. */
 export type Target = number | string | [number | string, number | string] | unknown[];
@@ -115,7 +118,7 @@ export function decodeMessage(raw: string | null | undefined, defaultWalltime = 
 
 /** A message from another client without a job_id gets a stable one (the Lua scripts derive the same). */
 function foreignJobId(raw: string): string {
-  return `f-${createHash("sha1").update(raw).digest("hex").slice(0, 12)}`;
+  return `${FOREIGN_PREFIX}${createHash("sha1").update(raw).digest("hex").slice(0, 12)}`;
 }
 
 /**
@@ -163,11 +166,4 @@ export function nextAttempt(
     count: m.count + 1,
     attempt: m.attempt + 1,
   });
-}
-
-/** A short, unique-enough id for one `apply` (submission): 8 base-36 characters. */
-export function newApplyId(): string {
-  const t = Date.now().toString(36).slice(-5);
-  const r = Math.floor(Math.random() * 36 ** 3).toString(36).padStart(3, "0");
-  return `${t}${r}`;
 }

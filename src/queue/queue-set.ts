@@ -1,8 +1,9 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../config";
 import { keyPattern, queueKeys, type QueueKeys } from "./keys";
-import { encodeMessage, firstAttemptEncoder, isEdgeTarget, newApplyId, type JobMessage, type Target } from "./message";
-import { pipeScript, runScript } from "./scripts";
+import { jobIdOf, newApplyId } from "./job-id";
+import { encodeMessage, firstAttemptEncoder, isEdgeTarget, type JobMessage, type Target } from "./message";
+import { Transitions } from "./transitions";
 import { parseWalltime } from "../config/walltime";
 
 export interface SubmitOptions {
@@ -73,13 +74,16 @@ export type RequeueStatus = "requeued" | "dead" | "alive" | "gone" | "finished";
 
 /**
  * The queues of one config (its `basename`): processing, working (+ deadlines), completed, dead-letter,
- * quarantine. Each method is one atomic transition (a Lua script in src/commands) or a read.
+ * quarantine. The producer (`submit`, `resubmit`) and the reads live here; each move of a job is one atomic
+ * transition, run by `transitions` (the only caller of the Lua scripts in ./commands).
  */
 export class QueueSet {
   readonly keys: QueueKeys;
+  readonly transitions: Transitions;
 
   constructor(readonly redis: Redis, readonly config: Config) {
     this.keys = queueKeys(config.redis);
+    this.transitions = new Transitions(redis, this.keys, config.cluster.walltime);
   }
 
   /** Pushes one message per target onto the processing queue, pipelined in batches. */
@@ -90,8 +94,6 @@ export class QueueSet {
     const args = options.args ?? [];
     const kwargs = options.kwargs ?? {};
     const record = JSON.stringify({ func, along: options.along ?? null, walltime, args, kwargs });
-    const counterKey = this.keys.applyPrefix + applyId;
-    const keys = [this.keys.processing, this.keys.applies, counterKey];
     let count = 0;
     let batch: string[] = [];
     let pipe = this.redis.pipeline();
@@ -99,7 +101,7 @@ export class QueueSet {
     // Encoding the next pipeline overlaps with Redis taking the previous one (at most two in flight).
     const inFlight: Promise<void>[] = [];
     const flushBatch = () => {
-      pipeScript(pipe, "push", keys, [applyId, count === batch.length ? record : "", ...batch]);
+      this.transitions.pipePush(pipe, applyId, count === batch.length ? record : "", batch);
       batch = [];
       queued++;
     };
@@ -118,10 +120,10 @@ export class QueueSet {
       const along = isEdgeTarget(target) ? "edge" : "node";
       batch.push(own
         ? encodeMessage({
-          job_id: `${applyId}-${count}`, id: target, along: options.along ?? along, func, args,
+          job_id: jobIdOf(applyId, count), id: target, along: options.along ?? along, func, args,
           kwargs: { ...kwargs, ...own }, walltime, count: 0, attempt: 1,
         })
-        : fast[along](`${applyId}-${count}`, target));
+        : fast[along](jobIdOf(applyId, count), target));
       count++;
       if (batch.length >= batchSize) flushBatch();
       if (queued >= 20) await sendPipe();
@@ -129,7 +131,7 @@ export class QueueSet {
     if (batch.length > 0 || count === 0) flushBatch();
     await sendPipe();
     await Promise.all(inFlight);
-    return { applyId, func, count, jobId: (i) => `${applyId}-${i}` };
+    return { applyId, func, count, jobId: (i) => jobIdOf(applyId, i) };
   }
 
   /**
@@ -141,14 +143,14 @@ export class QueueSet {
   }): Promise<void> {
     const k = this.keys;
     const messages = jobs.map(({ index, target }) => encodeMessage({
-      job_id: `${applyId}-${index}`, id: target, along: fixed.along ?? (isEdgeTarget(target) ? "edge" : "node"), func,
+      job_id: jobIdOf(applyId, index), id: target, along: fixed.along ?? (isEdgeTarget(target) ? "edge" : "node"), func,
       args: fixed.args ?? [], kwargs: fixed.kwargs ?? {}, walltime: fixed.walltime, count: 0, attempt: 1,
     }));
     const record = JSON.stringify({ func, along: fixed.along ?? null, walltime: fixed.walltime, args: fixed.args ?? [], kwargs: fixed.kwargs ?? {} });
     const pipe = this.redis.pipeline()
       .hset(k.applyPrefix + applyId, { total: fixed.total - messages.length, completed: fixed.completed, dead: fixed.dead });
     for (let i = 0; i < messages.length; i += 1000) {
-      pipeScript(pipe, "push", [k.processing, k.applies, k.applyPrefix + applyId], [applyId, i === 0 ? record : "", ...messages.slice(i, i + 1000)]);
+      this.transitions.pipePush(pipe, applyId, i === 0 ? record : "", messages.slice(i, i + 1000));
     }
     if (messages.length === 0) pipe.hsetnx(k.applies, applyId, record);
     await execOrThrow(pipe);
@@ -174,11 +176,7 @@ export class QueueSet {
 
   /** Atomically moves up to `count` messages from processing to working, stamped; [] if none waits. */
   async claim(workerId: string, options: { count?: number; leaseMs: number; task?: string }): Promise<Claimed[]> {
-    const k = this.keys;
-    const entries = await runScript<string[]>(this.redis, "claim",
-      [k.processing, k.working, k.deadlines, k.outcomes, k.quarantine],
-      [workerId, Math.round(options.leaseMs), this.config.cluster.walltime, options.count ?? 1, k.lineagePrefix, options.task ?? ""]);
-    return entries.map((entry) => ({ entry, maxTime: Number(/"max_time":(\d+),"worker":/.exec(entry)?.[1] ?? 0) }));
+    return this.transitions.claim(workerId, options.leaseMs, options.count ?? 1, options.task ?? "");
   }
 
   /**
@@ -193,37 +191,26 @@ export class QueueSet {
   /** Extends the leases of held entries; returns, per entry, whether it is still held. */
   async heartbeat(held: Claimed[], leaseMs: number): Promise<boolean[]> {
     if (held.length === 0) return [];
-    const args: (string | number)[] = [Math.round(leaseMs)];
-    for (const h of held) args.push(h.entry, h.maxTime);
-    const res = await runScript<number[]>(this.redis, "heartbeat", [this.keys.deadlines], args);
-    return res.map((x) => x === 1);
+    return (await this.transitions.heartbeat(leaseMs, held)).map((x) => x === 1);
   }
 
   /** Completes jobs: working -> completed, counted once per job (see complete-7.lua). */
   async complete(items: CompleteItem[]): Promise<CompleteStatus[]> {
     if (items.length === 0) return [];
-    const k = this.keys;
-    const args: (string | number)[] = [k.lineagePrefix, k.applyPrefix];
-    for (const it of items) args.push(it.entry, it.message.job_id, it.message.attempt, completionMessage(it));
-    return runScript<CompleteStatus[]>(this.redis, "complete",
-      [k.working, k.deadlines, k.completed, k.outcomes, k.retries, k.processing, k.dead], args);
+    return this.transitions.complete<CompleteStatus>(items.map((it) => [it.entry, it.message.job_id, it.message.attempt, completionMessage(it)]));
   }
 
   /** Moves failed working entries on: to processing as their next attempt, or to the dead-letter list. */
   async requeue(items: RequeueItem[], options: { onlyIfExpired: boolean }): Promise<RequeueStatus[]> {
     if (items.length === 0) return [];
-    const k = this.keys;
-    const args: string[] = [k.lineagePrefix, k.applyPrefix, options.onlyIfExpired ? "1" : "0"];
-    for (const it of items) args.push(it.entry, it.jobId, it.action, it.payload, JSON.stringify(it.event));
-    return runScript<RequeueStatus[]>(this.redis, "requeue",
-      [k.working, k.deadlines, k.processing, k.dead, k.outcomes, k.retries, k.completed], args);
+    return this.transitions.requeue<RequeueStatus>(
+      items.map((it) => [it.entry, it.jobId, it.action, it.payload, JSON.stringify(it.event)]), options.onlyIfExpired);
   }
 
   /** Moves a malformed entry from `source` (working by default) to quarantine, with the reason. */
   async quarantine(entry: string, reason: string, source: "working" | "completedInFlight" = "working"): Promise<boolean> {
-    const k = this.keys;
     const record = JSON.stringify({ reason, raw: entry, from: source, at: Date.now() });
-    return (await runScript<number>(this.redis, "quarantine", [k[source], k.deadlines, k.quarantine], [entry, record])) === 1;
+    return this.transitions.quarantine(entry, record, source);
   }
 
   /** Current lengths of every list of the set. */

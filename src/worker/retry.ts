@@ -1,14 +1,9 @@
+import type { FailureCause } from "../queue/failure-causes";
 import type { JobMessage } from "../queue/message";
 import { nextAttempt } from "../queue/message";
 import type { RequeueItem } from "../queue/queue-set";
 
-/** Why an attempt ended without completing. */
-export type FailureCause =
-  | "walltime"        // ran past max_time
-  | "heartbeat"       // its worker stopped heartbeating (killed, node lost)
-  | "exception"       // the job function threw
-  | "terminated"      // its worker was told to stop (SIGTERM, scancel)
-  | "unknown-function"; // no job function of that name is registered here
+export type { FailureCause };
 
 export interface Failure {
   cause: FailureCause;

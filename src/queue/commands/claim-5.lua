@@ -13,7 +13,8 @@
   ARGV[5] lineage key prefix
   ARGV[6] cluster task label for the lineage (e.g. "slurm 1234_7"), or ''
 
-  Returns the working entries claimed (each the message with "max_time" and "worker" appended), oldest first.
+  Returns {entry1, max_time1, entry2, max_time2, ...}: the working entries claimed (each the message with
+  "max_time" and "worker" appended), oldest first, each followed by its max_time (epoch ms).
   A message whose job already finished (a late completion beat its retry) is withdrawn, not claimed.
   A message that is not a JSON object goes to quarantine with the reason.
   Batched: one RPOP, HMGET, LPUSH and ZADD for the whole claim, one lineage RPUSH per job.
@@ -44,7 +45,7 @@ end
 if #ok_msgs == 0 then return {} end
 
 local finished = redis.call('HMGET', KEYS[4], unpack(ids))
-local out, zargs = {}, {}
+local out, ret, zargs = {}, {}, {}
 for i, msg in ipairs(ok_msgs) do
   local job_id = ids[i]
   if finished[i] then
@@ -60,6 +61,8 @@ for i, msg in ipairs(ok_msgs) do
       body = body .. ',' .. stamp .. '}'
     end
     out[#out + 1] = body
+    ret[#ret + 1] = body
+    ret[#ret + 1] = max_time
     zargs[#zargs + 1] = math.min(max_time, now + lease)
     zargs[#zargs + 1] = body
     add_event(ARGV[5], job_id, now, '{"e":"claimed","a":' .. attempt_of(msg) .. ',"w":"' .. ARGV[1] ..
@@ -72,4 +75,4 @@ if #out > 0 then
     redis.call('ZADD', KEYS[3], unpack(zargs, i, math.min(i + 999, #zargs)))
   end
 end
-return out
+return ret

@@ -15,9 +15,12 @@ local function job_id_of(msg)
   return id, true
 end
 
--- The apply (submission) a job belongs to: job ids are "<apply_id>-<index>".
+-- The apply (submission) a job belongs to. The grammar is src/queue/job-id.ts's (a parity test keeps them
+-- equal): "<apply_id>-<index>", index decimal digits; "f-<hash>" is a foreign job of no apply.
 local function apply_id_of(job_id)
-  return string.match(job_id, '^(.+)-[^-]+$')
+  local apply = string.match(job_id, '^(.+)-%d+$')
+  if apply == 'f' then return nil end
+  return apply
 end
 
 local function attempt_of(msg)
@@ -27,23 +30,33 @@ local function attempt_of(msg)
   return (c or 0) + 1
 end
 
--- Seconds of a SLURM --time string: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS. nil if not one.
+-- Seconds of a SLURM --time string: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS; nil if not one or zero.
+-- The grammar is src/config/walltime.ts's (a parity test runs both over every form and junk): minutes and
+-- seconds after a colon are below 60, surrounding blanks are ignored.
 local function slurm_seconds(s)
+  s = string.match(s, '^%s*(.-)%s*$')
   local d, rest = string.match(s, '^(%d+)-(.+)$')
-  local parts = {}
-  for p in string.gmatch(rest or s, '[^:]+') do
-    if not string.match(p, '^%d+$') then return nil end
-    parts[#parts + 1] = tonumber(p)
+  local body = rest or s
+  if not (string.match(body, '^%d+$') or string.match(body, '^%d+:%d+$') or string.match(body, '^%d+:%d+:%d+$')) then
+    return nil
   end
+  local p = {}
+  for n in string.gmatch(body, '%d+') do p[#p + 1] = tonumber(n) end
+  local secs
   if d then
-    local h, m, sec = parts[1], parts[2] or 0, parts[3] or 0
-    if h == nil or #parts > 3 then return nil end
-    return tonumber(d) * 86400 + h * 3600 + m * 60 + sec
+    if (p[2] and p[2] >= 60) or (p[3] and p[3] >= 60) then return nil end
+    secs = tonumber(d) * 86400 + p[1] * 3600 + (p[2] or 0) * 60 + (p[3] or 0)
+  elseif #p == 3 then
+    if p[2] >= 60 or p[3] >= 60 then return nil end
+    secs = p[1] * 3600 + p[2] * 60 + p[3]
+  elseif #p == 2 then
+    if p[2] >= 60 then return nil end
+    secs = p[1] * 60 + p[2]
+  else
+    secs = p[1] * 60
   end
-  if #parts == 1 then return parts[1] * 60 end
-  if #parts == 2 then return parts[1] * 60 + parts[2] end
-  if #parts == 3 then return parts[1] * 3600 + parts[2] * 60 + parts[3] end
-  return nil
+  if secs <= 0 then return nil end
+  return secs
 end
 
 -- The walltime of a message in seconds: a number (seconds) or a SLURM string; else the default.
