@@ -9,7 +9,7 @@ import * as path from "path";
 import IORedis, { type Redis } from "ioredis";
 import { LocalCluster } from "../src/cluster/local";
 import { openQueues } from "../src/queue/connection";
-import { NetworkCandidateGraph } from "../src/graph/graph";
+import { NetworkCandidateGraph } from "../src/graph";
 import type { Target } from "../src/queue/message";
 import { benchConfig, type EngineBenchOptions } from "./engine";
 import { figure, type Figure } from "./stats";

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { loadConfig } from "../src/config";
-import { NetworkCandidateGraph } from "../src/graph/graph";
+import { NetworkCandidateGraph } from "../src/graph";
 import { figure, fmt } from "./stats";
 
 async function timeApply(backend: "local" | "slurm", n: number): Promise<number> {

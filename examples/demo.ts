@@ -9,7 +9,7 @@
  */
 import * as path from "path";
 import { loadConfig } from "../src/config";
-import { NetworkCandidateGraph } from "../src/graph/graph";
+import { NetworkCandidateGraph } from "../src/graph";
 import { syntheticImages } from "../src/synthetic/footprints";
 import { formatLineage } from "../src/queue/lineage";
 

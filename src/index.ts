@@ -31,11 +31,11 @@ export type { ClusterBackend, ClusterJob, ClusterJobState, ClusterSubmission, Su
 export { registerBuiltinJobs } from "./jobs/builtin";
 export { openQueues } from "./queue/connection";
 export type { QueueConnection } from "./queue/connection";
-export { NetworkCandidateGraph, edgeKey } from "./graph/graph";
+export { NetworkCandidateGraph, edgeKey } from "./graph";
 export type {
   JobStatus, NodeAttributes, EdgeAttributes, ImageInput, AddImagesReport, Filters, ApplyOptions, ApplyHandle, WaitOptions,
   GraphOptions,
-} from "./graph/graph";
+} from "./graph";
 export { openDatabase, openPostgres, openWorkerDatabase, databaseUrl, embeddedPath, migrate } from "./database";
 export type { Database, OpenDatabaseOptions } from "./database";
 export { parseFootprint, parseWkt, area, centroid, bbox, intersection, overlaps, toGeoJSON } from "./geometry/polygons";

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type { DepthSample } from "../src/campaign/depth";
 import { attemptBars, downsample, footprintMap, lineageView, progressView, queueDepthView, sentinelStatusView, show } from "../src/display";
-import type { EdgeAttributes, NodeAttributes } from "../src/graph/graph";
+import type { EdgeAttributes, NodeAttributes } from "../src/graph";
 import type { Lineage } from "../src/queue/lineage";
 
 const retried: Lineage = {

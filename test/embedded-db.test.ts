@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetworkCandidateGraph } from "../src/graph/graph";
+import { NetworkCandidateGraph } from "../src/graph";
 import { testConfig } from "./helpers";
 
 describe("embedded PGlite served to 8 concurrent worker processes", () => {

@@ -5,7 +5,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConfigInput } from "../src/config";
 import { decodeMessage } from "../src/queue/message";
-import { NetworkCandidateGraph, type ImageInput } from "../src/graph/graph";
+import { NetworkCandidateGraph, type ImageInput } from "../src/graph";
 import { connectRedis } from "../src/queue/redis";
 import { Worker } from "../src/worker/worker";
 import { testConfig, until } from "./helpers";

@@ -5,7 +5,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SlurmCluster, splitArrays } from "../src/cluster/slurm";
 import { syntheticImages } from "../src/synthetic/footprints";
-import { NetworkCandidateGraph } from "../src/graph/graph";
+import { NetworkCandidateGraph } from "../src/graph";
 import { testConfig, until } from "./helpers";
 
 /**

@@ -15,7 +15,7 @@ async function main() {
     console.log(`finished: ${done.completed} completed, ${done.dead} dead-lettered of ${done.total}`);
     show(await ncg.queueDepthView());
     show(ncg.footprintMap({ func: "footprint_stats" }));
-    show(ncg.statusView());
+    show(await ncg.statusView());
     console.log(formatLineage(await ncg.lineage(job.jobId(0))));
   } finally {
     await ncg.close();

@@ -1,4 +1,5 @@
 import { randomBytes } from "crypto";
+import * as os from "os";
 import { errorMessage } from "../errors";
 import { redisNowMs } from "../queue/clock";
 import { decodeMessage } from "../queue/message";
@@ -35,6 +36,8 @@ export interface SentinelStatus {
   errors: number;
   lastError?: string;
   lastErrorAt?: number;
+  /** Where the sentinel runs (host and pid), when read from the campaign's status hash. */
+  where?: string;
 }
 
 /**
@@ -77,9 +80,10 @@ export class Sentinel {
     this.timer = undefined;
     await this.sweeping;
     try {
+      if (this.state.leader) await this.queues.redis.hset(this.queues.keys.sentinelStatus, "running", 0);
       await this.queues.transitions.lock(this.token, 0, true);
     } catch {
-      // the lock expires by itself
+      // the lock and the status expire by themselves
     }
     this.state.leader = false;
   }
@@ -205,13 +209,22 @@ export class Sentinel {
     return adopted;
   }
 
+  /**
+   * The sweeping sentinel's status, for displays in any process (`readCampaignSentinelStatus`). It expires
+   * a few intervals after the last sweep, so a sentinel that died does not look alive.
+   */
   private async publishStatus(): Promise<void> {
     const s = this.state;
-    await this.queues.redis.hset(this.queues.keys.sentinelStatus, {
-      token: this.token, lastSweepAt: s.lastSweepAt ?? 0, sweeps: s.sweeps, requeued: s.requeued,
-      deadLettered: s.deadLettered, quarantined: s.quarantined, adopted: s.adopted, errors: s.errors,
-      lastError: s.lastError ?? "",
-    });
+    const k = this.queues.keys.sentinelStatus;
+    await this.queues.redis.multi()
+      .hset(k, {
+        token: this.token, running: 1, where: `${os.hostname()} pid ${process.pid}`, intervalMs: this.intervalMs,
+        lastSweepAt: s.lastSweepAt ?? 0, lastSweepMs: s.lastSweepMs ?? 0, sweeps: s.sweeps, requeued: s.requeued,
+        deadLettered: s.deadLettered, quarantined: s.quarantined, adopted: s.adopted, errors: s.errors,
+        lastError: s.lastError ?? "", lastErrorAt: s.lastErrorAt ?? 0,
+      })
+      .pexpire(k, Math.max(10_000, this.intervalMs * 10))
+      .exec();
   }
 
   private error(err: unknown): void {
@@ -220,4 +233,22 @@ export class Sentinel {
     this.state.lastErrorAt = Date.now();
     this.log(`sweep error (${this.state.errors} so far), will retry: ${this.state.lastError}`);
   }
+}
+
+/**
+ * The status the campaign's sweeping sentinel published (wherever it runs), or undefined if none is
+ * sweeping now (no status, a stopped one, or one that has not swept for several intervals).
+ */
+export async function readCampaignSentinelStatus(queues: QueueSet, now = Date.now()): Promise<SentinelStatus | undefined> {
+  const h = await queues.redis.hgetall(queues.keys.sentinelStatus);
+  if (!h.token || h.running !== "1") return undefined;
+  const last = Number(h.lastSweepAt ?? 0);
+  if (now - last > Math.max(5000, Number(h.intervalMs ?? 500) * 10)) return undefined;
+  const n = (k: string) => Number(h[k] ?? 0);
+  return {
+    running: true, leader: true, sweeps: n("sweeps"), lastSweepAt: last, lastSweepMs: n("lastSweepMs"), requeued: n("requeued"),
+    deadLettered: n("deadLettered"), quarantined: n("quarantined"), adopted: n("adopted"), errors: n("errors"),
+    ...(h.lastError ? { lastError: h.lastError, lastErrorAt: n("lastErrorAt") || undefined } : {}),
+    where: h.where,
+  };
 }

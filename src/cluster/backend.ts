@@ -22,6 +22,8 @@ export interface ClusterJob {
   slurmState?: string;
   reason?: string;
   submission: string;
+  /** The group the backend started it in: the SLURM array job id (`1234` of `1234_7`), or the local submission. */
+  array: string;
   state: ClusterJobState;
   pid?: number;
   exitCode?: number | null;
@@ -38,6 +40,11 @@ export interface ClusterSubmission {
 
 export interface ClusterBackend {
   readonly name: string;
+  /**
+   * What each cluster task does when `cluster.worker_mode` is unset: `once` (one message per task, as
+   * SLURM array tasks in AutoCNet) or `drain` (each runs until the queue is empty).
+   */
+  readonly defaultWorkerMode: "once" | "drain";
   /**
    * Seconds messages get on top of the walltime the backend enforces itself (SLURM's --time), so that its
    * own limit acts before the sentinel's deadline. None for backends that enforce nothing.

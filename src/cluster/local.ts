@@ -35,6 +35,7 @@ export function workerScriptPath(): string {
  */
 export class LocalCluster implements ClusterBackend {
   readonly name = "local";
+  readonly defaultWorkerMode = "drain" as const;
   private readonly jobsById = new Map<string, LocalJob>();
   private readonly queue: { job: LocalJob; args: string[]; start: () => void }[] = [];
   private submissions = 0;
@@ -44,13 +45,13 @@ export class LocalCluster implements ClusterBackend {
 
   async submit(request: SubmitRequest): Promise<ClusterSubmission> {
     const id = `local-${++this.submissions}`;
-    const mode = request.mode ?? "drain";
+    const mode = request.mode ?? this.defaultWorkerMode;
     const processes = mode === "once" ? request.count : Math.min(request.count, this.options.concurrency, request.arraychunk ?? Infinity);
     const script = workerScriptPath();
     for (let i = 1; i <= processes; i++) {
       const args = [script, "--config", request.configPath, `--${mode}`, "--task", `${id}_${i}`, ...(this.options.workerArgs ?? [])];
       let start!: () => void;
-      const job: LocalJob = { id: `${id}_${i}`, submission: id, state: "pending", exited: new Promise((r) => (start = () => this.spawn(job, args, r))) };
+      const job: LocalJob = { id: `${id}_${i}`, submission: id, array: id, state: "pending", exited: new Promise((r) => (start = () => this.spawn(job, args, r))) };
       this.jobsById.set(job.id, job);
       this.queue.push({ job, args, start });
     }
@@ -61,7 +62,7 @@ export class LocalCluster implements ClusterBackend {
   async jobs(submission?: string): Promise<ClusterJob[]> {
     return [...this.jobsById.values()]
       .filter((j) => !submission || j.submission === submission)
-      .map(({ id, submission: s, state, pid, exitCode, signal }) => ({ id, submission: s, state, pid, exitCode, signal }));
+      .map(({ id, submission: s, state, pid, exitCode, signal }) => ({ id, submission: s, array: s, state, pid, exitCode, signal }));
   }
 
   async activeWorkers(): Promise<number> {

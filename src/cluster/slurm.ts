@@ -49,6 +49,7 @@ export const SLURM_WALLTIME_GRACE = 90;
  */
 export class SlurmCluster implements ClusterBackend {
   readonly name = "slurm";
+  readonly defaultWorkerMode = "once" as const;
   /** Messages carry walltime + this, so SLURM's own limit (and its TIMEOUT) comes before the sentinel's. */
   readonly walltimeGrace = SLURM_WALLTIME_GRACE;
   private readonly arrays = new Map<string, string[]>(); // submission -> SLURM array job ids
@@ -98,7 +99,7 @@ export class SlurmCluster implements ClusterBackend {
     if (o.memPerCpu) lines.push(`#SBATCH --mem-per-cpu=${o.memPerCpu}`);
     if (o.exclude) lines.push(`#SBATCH --exclude=${o.exclude}`);
     for (const extra of o.extraSbatch ?? []) lines.push(`#SBATCH ${extra.replace(/^#SBATCH\s+/, "")}`);
-    const mode = request.mode === "drain" ? "--drain" : "--once";
+    const mode = (request.mode ?? this.defaultWorkerMode) === "drain" ? "--drain" : "--once";
     lines.push(
       "",
       "# one autocnet-worker per array task; SLURM's SIGTERM at --time reaches it directly (exec)",
@@ -114,7 +115,7 @@ export class SlurmCluster implements ClusterBackend {
     const logDir = this.options.logDir ?? path.join(os.tmpdir(), "autocnet-slurm-logs");
     fs.mkdirSync(logDir, { recursive: true });
     // draining tasks each work until the queue is empty: a few are enough (at most arraychunk, or 16)
-    const tasks = request.mode === "drain" ? Math.min(request.count, request.arraychunk ?? 16) : request.count;
+    const tasks = (request.mode ?? this.defaultWorkerMode) === "drain" ? Math.min(request.count, request.arraychunk ?? 16) : request.count;
     const parts = splitArrays(tasks, await this.getMaxArraySize());
     const arrayIds: string[] = [];
     for (const [i, tasks] of parts.entries()) {
@@ -148,7 +149,8 @@ export class SlurmCluster implements ClusterBackend {
     const owner = (jobId: string) => [...this.arrays].find(([, a]) => a.some((x) => jobId.startsWith(`${x}_`) || jobId === x))?.[0] ?? "";
     return r.stdout.split("\n").filter(Boolean).map((line) => {
       const [jobId, , state, reason] = line.split("|");
-      return { id: jobId, submission: owner(jobId), state: STATES[state] ?? "unknown", slurmState: state, reason } as ClusterJob;
+      const array = jobId.includes("_") ? jobId.slice(0, jobId.indexOf("_")) : jobId;
+      return { id: jobId, submission: owner(jobId), array, state: STATES[state] ?? "unknown", slurmState: state, reason } as ClusterJob;
     });
   }
 

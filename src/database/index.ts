@@ -1,29 +1,13 @@
 import * as path from "path";
 import type { Config, DatabaseConfig } from "../config";
 import { ConnectionError } from "../errors";
-import { Pool } from "pg";
-import { migrate } from "./migrate";
+import type { Database, OpenDatabaseOptions } from "./database";
+import { hidePassword, openPostgres } from "./postgres";
 import { openPglite } from "./pglite";
 
 export { migrate } from "./migrate";
-
-/** The one interface jobs and the graph use; PostgreSQL and the embedded PGlite both implement it. */
-export interface Database {
-  readonly kind: "postgresql" | "pglite";
-  /** Where it is, for messages (no password). */
-  readonly where: string;
-  /** Whether PostGIS is installed (overlaps are then computed in SQL). */
-  readonly postgis: boolean;
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** A postgresql:// URL worker processes can write to (for PGlite: served over a loopback socket). */
-  workerUrl(): Promise<string>;
-  close(): Promise<void>;
-}
-
-export interface OpenDatabaseOptions {
-  /** Try `CREATE EXTENSION postgis` on a server (default true); without it, overlaps are computed in TypeScript. */
-  postgis?: boolean;
-}
+export { hidePassword, openPostgres } from "./postgres";
+export type { Database, OpenDatabaseOptions } from "./database";
 
 /** The URL a database config names (AutoCNet's keys or a URL). */
 export function databaseUrl(db: Exclude<DatabaseConfig, { embedded: string }>): string {
@@ -33,9 +17,6 @@ export function databaseUrl(db: Exclude<DatabaseConfig, { embedded: string }>): 
   return `postgresql://${auth}${d.host}:${d.port}/${encodeURIComponent(d.name)}`;
 }
 
-export function hidePassword(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
-}
 
 /** Where the embedded database of a config lives: `database.embedded`, else `.autocnet/db` beside the config file. */
 export function embeddedPath(config: Config): string {
@@ -59,49 +40,6 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
   if (cfg && !("embedded" in cfg)) return openPostgres(databaseUrl(cfg), options);
   return openPglite(embeddedPath(config));
 }
-
-interface PostgresOptions extends OpenDatabaseOptions { migrate?: boolean; max?: number }
-
-export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<Database> {
-  const where = hidePassword(url);
-  const pool = new Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: 10_000 });
-  pool.on("error", () => {}); // an idle client's error; the next query reports it
-  try {
-    await pool.query("SELECT 1");
-  } catch (err) {
-    await pool.end().catch(() => {});
-    throw new ConnectionError(`cannot reach the database at ${where} (${(err as Error).message}); start PostgreSQL or fix database: in the config`);
-  }
-  let postgis = false;
-  if (options.postgis !== false) {
-    try {
-      await pool.query("CREATE EXTENSION IF NOT EXISTS postgis");
-      postgis = true;
-    } catch {
-      postgis = false;
-    }
-  } else {
-    const r = await pool.query("SELECT 1 FROM pg_extension WHERE extname = 'postgis'");
-    postgis = (r.rowCount ?? 0) > 0;
-  }
-  const db: Database = {
-    kind: "postgresql",
-    where,
-    postgis,
-    async query<T>(sql: string, params?: unknown[]) {
-      return (await pool.query(sql, params as unknown[])).rows as T[];
-    },
-    async workerUrl() {
-      return url;
-    },
-    async close() {
-      await pool.end();
-    },
-  };
-  if (options.migrate !== false) await migrate(db);
-  return db;
-}
-
 
 /**
  * The database a worker process writes to: $AUTOCNET_DATABASE_URL (set by the graph when it starts

@@ -1,4 +1,4 @@
-import type { Database } from ".";
+import type { Database } from "./database";
 import { MIGRATIONS } from "./schema";
 
 /** Runs the migrations this database has not had yet, in order. Returns the versions applied. */

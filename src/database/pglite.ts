@@ -1,7 +1,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { freePort } from "./free-port";
-import type { Database } from ".";
+import type { Database } from "./database";
 import { lockDirectory } from "./lock";
 import { migrate } from "./migrate";
 

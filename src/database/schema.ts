@@ -98,4 +98,30 @@ export const MIGRATIONS: Migration[] = [
     description: "targets of each apply, so a campaign can be reconciled after Redis lost its data",
     sql: `ALTER TABLE applies ADD COLUMN IF NOT EXISTS targets text`,
   },
+  {
+    version: 4,
+    description: "the job ledger: one row per job of every apply (target, own kwargs, outcome), what reconcile() reads",
+    sql: `
+      ALTER TABLE applies ADD COLUMN IF NOT EXISTS worker_walltime integer;
+      CREATE TABLE IF NOT EXISTS jobs (
+        job_id      text PRIMARY KEY,       -- <apply_id>-<idx>
+        apply_id    text NOT NULL REFERENCES applies(apply_id) ON DELETE CASCADE,
+        idx         integer NOT NULL,
+        target      text NOT NULL,          -- JSON of the node id or [source, destination]
+        kwargs      text,                   -- this job's own kwargs (kwargsFor), when they differ from the apply's
+        outcome     text,                   -- null while unfinished, else 'completed' or 'dead'
+        attempts    integer,
+        reason      text,
+        finished_at timestamptz
+      );
+      CREATE INDEX IF NOT EXISTS jobs_unfinished_idx ON jobs (apply_id) WHERE outcome IS NULL;
+      -- applies recorded before the ledger existed: their targets and what job_status says finished
+      INSERT INTO jobs (job_id, apply_id, idx, target)
+        SELECT a.apply_id || '-' || (t.ord - 1), a.apply_id, t.ord - 1, t.value::text
+          FROM applies a, jsonb_array_elements(a.targets::jsonb) WITH ORDINALITY AS t(value, ord)
+         WHERE a.targets IS NOT NULL
+        ON CONFLICT (job_id) DO NOTHING;
+      UPDATE jobs j SET outcome = CASE WHEN s.success THEN 'completed' ELSE 'dead' END, attempts = s.attempts, finished_at = s.finished_at
+        FROM job_status s WHERE s.job_id = j.job_id;`,
+  },
 ];

@@ -1,4 +1,4 @@
-import type { EdgeAttributes, NodeAttributes } from "../graph/graph";
+import type { EdgeAttributes, NodeAttributes } from "../graph/model";
 import { bbox, ringArea, type MultiPolygonCoords } from "../geometry/polygons";
 import { colorScale, STATUS_COLORS } from "./colors";
 import { Plot, plotDocument } from "./dom";

@@ -11,7 +11,8 @@ function ago(t: number | undefined, now: number): string {
 /** Sentinel (and watcher) status: running or not, last sweep, requeued / dead-lettered / quarantined counts, last error. */
 export function sentinelStatusView(sentinel: SentinelStatus, watcher?: WatcherStatus, options: { now?: number } = {}): Rendered {
   const now = options.now ?? Date.now();
-  const state = !sentinel.running ? "stopped" : sentinel.leader ? "running (sweeping)" : "running (standing by: another sentinel holds the lock)";
+  const state = !sentinel.running ? "stopped"
+    : sentinel.leader ? `running (sweeping${sentinel.where ? `, in ${sentinel.where}` : ""})` : "running (standing by: another sentinel holds the lock)";
   const rows: [string, string][] = [
     ["sentinel", state],
     ["last sweep", `${ago(sentinel.lastSweepAt, now)}${sentinel.lastSweepMs !== undefined ? ` (took ${sentinel.lastSweepMs} ms)` : ""}`],

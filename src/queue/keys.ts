@@ -36,6 +36,8 @@ export interface QueueKeys {
   sentinelStatus: string;
   /** The adoption scan's cursor into the working list. */
   adoptCursor: string;
+  /** Pub/sub channel: every recorded completion, so every graph on the campaign sees it (a notification, not storage). */
+  completionsChannel: string;
 }
 
 export function queueKeys(redis: Pick<RedisConfig, "basename" | "processing_queue" | "working_queue" | "completed_queue">): QueueKeys {
@@ -56,6 +58,7 @@ export function queueKeys(redis: Pick<RedisConfig, "basename" | "processing_queu
     sentinelLock: `${b}:sentinel:lock`,
     sentinelStatus: `${b}:sentinel:status`,
     adoptCursor: `${b}:sentinel:adopt-cursor`,
+    completionsChannel: `${b}:completions`,
   };
 }
 

@@ -138,13 +138,13 @@ export class QueueSet {
    * Pushes first attempts again under their original job ids (`<applyId>-<index>`), and resets the apply's
    * counters: what `reconcile` does after Redis lost its data. `finished` jobs count as done.
    */
-  async resubmit(applyId: string, func: string, jobs: { index: number; target: Target }[], fixed: {
+  async resubmit(applyId: string, func: string, jobs: { index: number; target: Target; kwargs?: Record<string, unknown> }[], fixed: {
     along?: string; args?: unknown[]; kwargs?: Record<string, unknown>; walltime: number; total: number; completed: number; dead: number;
   }): Promise<void> {
     const k = this.keys;
-    const messages = jobs.map(({ index, target }) => encodeMessage({
+    const messages = jobs.map(({ index, target, kwargs }) => encodeMessage({
       job_id: jobIdOf(applyId, index), id: target, along: fixed.along ?? (isEdgeTarget(target) ? "edge" : "node"), func,
-      args: fixed.args ?? [], kwargs: fixed.kwargs ?? {}, walltime: fixed.walltime, count: 0, attempt: 1,
+      args: fixed.args ?? [], kwargs: kwargs ?? fixed.kwargs ?? {}, walltime: fixed.walltime, count: 0, attempt: 1,
     }));
     const record = JSON.stringify({ func, along: fixed.along ?? null, walltime: fixed.walltime, args: fixed.args ?? [], kwargs: fixed.kwargs ?? {} });
     const pipe = this.redis.pipeline()
