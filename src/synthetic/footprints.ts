@@ -1,4 +1,4 @@
-import type { ImageInput } from "../graph/graph";
+import type { ImageInput } from "../graph/model";
 
 /** A 10 x 6 grid of slightly skewed footprints around (lon 140, lat -5), each overlapping its neighbours. */
 export function syntheticImages(columns = 10, rows = 6): ImageInput[] {
