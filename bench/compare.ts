@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import IORedis, { type Redis } from "ioredis";
 import { LocalCluster } from "../src/cluster/local";
-import { openQueues } from "../src/queue/connection";
+import { openQueues } from "../src/worker/connection";
 import { NetworkCandidateGraph } from "../src/graph";
 import type { Target } from "../src/queue/message";
 import { benchConfig, type EngineBenchOptions } from "./engine";

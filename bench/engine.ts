@@ -11,7 +11,7 @@ import type { Redis } from "ioredis";
 import { stringify } from "yaml";
 import { LocalCluster } from "../src/cluster/local";
 import { loadConfig, type Config } from "../src/config";
-import { openQueues, type QueueConnection } from "../src/queue/connection";
+import { openQueues, type QueueConnection } from "../src/worker/connection";
 import { QueueSet } from "../src/queue/queue-set";
 import { connectRedis } from "../src/queue/redis";
 import { Sentinel } from "../src/campaign/sentinel";

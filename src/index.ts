@@ -1,5 +1,5 @@
 /** autocnet-ts: the public API. Everything a notebook or script needs is exported from here. */
-export { loadConfig } from "./config";
+export { loadConfig, configSchema } from "./config";
 export type { Config, ConfigInput, RedisConfig, ClusterConfig, DatabaseConfig, LoadOptions } from "./config";
 export { ConfigError, WalltimeError, ConnectionError } from "./errors";
 export { parseWalltime, formatWalltime } from "./config/walltime";
@@ -21,16 +21,32 @@ export { Worker, leaseMs, defaultWorkerId } from "./worker/worker";
 export type { WorkerOptions, WorkerSummary } from "./worker/worker";
 export { Sentinel } from "./campaign/sentinel";
 export type { SentinelOptions, SentinelStatus } from "./campaign/sentinel";
+export { readCampaignSentinelStatus } from "./campaign/sentinel";
+export { JobLedger } from "./campaign/job-ledger";
+export type { LedgerApply, UnfinishedJob } from "./campaign/job-ledger";
+export { WorkerSupervisor } from "./campaign/supervisor";
+export type { ClusterJobGroup } from "./campaign/supervisor";
+export { reconcile } from "./campaign/reconciler";
+export type { ReconcileReport } from "./campaign/reconciler";
+export { CompletionFeed } from "./campaign/completion-feed";
+export type { CompletionListener } from "./campaign/completion-feed";
 export { CompletedWatcher } from "./campaign/watcher";
 export type { CompletionHandler, WatcherOptions, WatcherStatus } from "./campaign/watcher";
-export { readLineage, formatLineage, describeCause } from "./queue/lineage";
+export { readLineage, formatLineage } from "./queue/lineage";
+export { FAILURE_CAUSES, describeCause, causeOutcome } from "./queue/failure-causes";
+export type { AttemptOutcome } from "./queue/failure-causes";
+export { jobIdOf, parseJobId, applyIdOf, newApplyId } from "./queue/job-id";
+export { Transitions } from "./queue/transitions";
+export { redisNowMs } from "./queue/clock";
 export type { Lineage, LineageEvent } from "./queue/lineage";
 export { LocalCluster, workerScriptPath } from "./cluster/local";
 export type { LocalClusterOptions } from "./cluster/local";
 export type { ClusterBackend, ClusterJob, ClusterJobState, ClusterSubmission, SubmitRequest } from "./cluster/backend";
+export { SlurmCluster } from "./cluster/slurm";
+export { createBackend } from "./cluster/factory";
 export { registerBuiltinJobs } from "./jobs/builtin";
-export { openQueues } from "./queue/connection";
-export type { QueueConnection } from "./queue/connection";
+export { openQueues } from "./worker/connection";
+export type { QueueConnection } from "./worker/connection";
 export { NetworkCandidateGraph, edgeKey } from "./graph";
 export type {
   JobStatus, NodeAttributes, EdgeAttributes, ImageInput, AddImagesReport, Filters, ApplyOptions, ApplyHandle, WaitOptions,

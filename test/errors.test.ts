@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { openQueues } from "../src/queue/connection";
+import { openQueues } from "../src/worker/connection";
 import { openPostgres } from "../src/database";
 import { testConfig } from "./helpers";
 

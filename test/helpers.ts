@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { loadConfig, type Config, type ConfigInput } from "../src/config";
-import { openQueues, type QueueConnection } from "../src/queue/connection";
+import { openQueues, type QueueConnection } from "../src/worker/connection";
 
 export const FIXTURE_JOBS = path.join(__dirname, "fixtures", "jobs.cjs");
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalCluster } from "../src/cluster/local";
-import type { QueueConnection } from "../src/queue/connection";
+import type { QueueConnection } from "../src/worker/connection";
 import { readLineage } from "../src/queue/lineage";
 import { Sentinel } from "../src/campaign/sentinel";
 import { openTest, recorded, until } from "./helpers";

@@ -4,7 +4,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openQueues, type QueueConnection } from "../src/queue/connection";
+import { openQueues, type QueueConnection } from "../src/worker/connection";
 import { freePort } from "../src/database/free-port";
 import { connectRedis } from "../src/queue/redis";
 import { Sentinel } from "../src/campaign/sentinel";

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connectRedis } from "../src/queue/redis";
-import type { QueueConnection } from "../src/queue/connection";
+import type { QueueConnection } from "../src/worker/connection";
 import { decodeMessage } from "../src/queue/message";
 import { decideRetry } from "../src/worker/retry";
 import { runScript } from "../src/queue/scripts";

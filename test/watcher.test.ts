@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { QueueConnection } from "../src/queue/connection";
+import type { QueueConnection } from "../src/worker/connection";
 import type { CompletionMessage } from "../src/queue/queue-set";
 import { CompletedWatcher } from "../src/campaign/watcher";
 import { connectRedis } from "../src/queue/redis";

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { QueueConnection } from "../src/queue/connection";
+import type { QueueConnection } from "../src/worker/connection";
 import { readLineage } from "../src/queue/lineage";
 import { Worker } from "../src/worker/worker";
 import { openTest, recorded, until } from "./helpers";

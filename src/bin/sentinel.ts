@@ -5,7 +5,7 @@
  *
  *   autocnet-sentinel [--config FILE]
  */
-import { openQueues } from "../queue/connection";
+import { openQueues } from "../worker/connection";
 import { errorMessage } from "../errors";
 import { Sentinel } from "../campaign/sentinel";
 

@@ -8,7 +8,7 @@
  * Exit codes: 0 done, 1 a job failed in --once mode, 2 bad usage/config/unreachable Redis, 143 SIGTERM.
  */
 import { execFileSync } from "child_process";
-import { openQueues } from "../queue/connection";
+import { openQueues } from "../worker/connection";
 import { lazyDatabase, openWorkerDatabase } from "../database";
 import { errorMessage } from "../errors";
 import type { FailureCause } from "../worker/retry";

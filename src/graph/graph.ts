@@ -13,7 +13,7 @@ import { footprintMap, lineageView, queueDepthView, sentinelStatusView, type Ren
 import { newApplyId } from "../queue/job-id";
 import { readLineage, type Lineage } from "../queue/lineage";
 import type { Target } from "../queue/message";
-import { openQueues, type QueueConnection } from "../queue/connection";
+import { openQueues, type QueueConnection } from "../worker/connection";
 import type { ApplyProgress, CompletionMessage, QueueLengths } from "../queue/queue-set";
 import { addImages, loadGraph } from "./load";
 import { attributesOf, edgeKey, matchesFilters, type AddImagesReport, type EdgeAttributes, type Filters, type ImageInput, type NodeAttributes } from "./model";

@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
 import { loadConfig, type Config, type ConfigInput, type LoadOptions } from "../config";
 import { registerBuiltinJobs } from "../jobs/builtin";
-import { QueueSet } from "./queue-set";
-import { connectRedis } from "./redis";
-import { JobRegistry } from "../worker/registry";
+import { QueueSet } from "../queue/queue-set";
+import { connectRedis } from "../queue/redis";
+import { JobRegistry } from "./registry";
 
 /** Everything a process needs to work on one queue set. */
 export interface QueueConnection {
