@@ -125,7 +125,7 @@ function checkPoint(p: Problems, pt: ControlPoint, i: number): void {
   if (pt.measures.length === 0) {
     p.add(`${where}: has no measures; a control point needs at least one measure — add its measures or drop the point`);
   }
-  if (pt.referenceIndex !== undefined) {
+  if (pt.referenceIndex !== undefined && pt.measures.length > 0) {
     const r = pt.referenceIndex;
     if (!Number.isInteger(r) || r < 0 || r >= pt.measures.length) {
       p.add(`${where}: referenceIndex ${describe(r)} is not the index of one of its ${pt.measures.length} measures`);
