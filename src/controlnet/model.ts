@@ -64,9 +64,9 @@ export interface ControlMeasure {
   /** ISIS cube serial number of the image. */
   serialNumber: string;
   type: MeasureType;
-  /** ISIS sample (1-based, first pixel centre at 1.0); see the module comment. */
+  /** ISIS's sample, verbatim (pixel convention: module comment). */
   sample: number;
-  /** ISIS line (1-based, first pixel centre at 1.0). */
+  /** ISIS's line, verbatim. */
   line: number;
   ignore?: boolean;
   editLock?: boolean;

@@ -182,7 +182,13 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array | string):
   const dir = path.dirname(path.resolve(file));
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   try {
-    await fs.promises.writeFile(tmp, bytes, { flag: "wx" });
+    const handle = await fs.promises.open(tmp, "wx");
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync(); // on disk before it takes the name: a crash leaves the old file or the new, never a hole
+    } finally {
+      await handle.close();
+    }
     await fs.promises.rename(tmp, file);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
