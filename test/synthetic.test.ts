@@ -474,6 +474,18 @@ describe("syntheticCampaign", () => {
     await syntheticCampaign({ ...options, outDir: dir });
   });
 
+  it("checks its options before writing anything; names frames with the prefix", async () => {
+    const d = tmpDir();
+    await expect(syntheticCampaign({ ...options, size: 0, outDir: d })).rejects.toThrow(/width must be positive/);
+    await expect(syntheticCampaign({ ...options, supersample: 1.5, outDir: d })).rejects.toThrow(/supersample/);
+    await expect(syntheticCampaign({ ...options, overlap: 1, outDir: d })).rejects.toThrow(/overlap/);
+    await expect(syntheticCampaign({ ...options, aprioriError: { pixels: -1, degrees: 0 }, outDir: d })).rejects.toThrow(/aprioriError.pixels/);
+    await expect(syntheticCampaign({ ...options, prefix: "a/b", outDir: d })).rejects.toThrow(/prefix/);
+    expect(fs.readdirSync(d)).toEqual([]);
+    const small = await syntheticCampaign({ frames: { columns: 2, rows: 1 }, size: { width: 24, height: 16 }, seed: 1, prefix: "P01", craters: false, noise: 0, supersample: 1, outDir: d });
+    expect(small.frames.map((f) => [f.name, f.file, f.width, f.height])).toEqual([["P01_r0_c0", "P01_r0_c0.tif", 24, 16], ["P01_r0_c1", "P01_r0_c1.tif", 24, 16]]);
+  });
+
   it("defaults its directory to .autocnet/synthetic/<hash of the options>", () => {
     const d = defaultCampaignDir(options);
     expect(d).toBe(path.resolve(".autocnet", "synthetic", campaign.truth.optionsHash));

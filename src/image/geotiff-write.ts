@@ -27,6 +27,7 @@ export interface WriteGeoTiffOptions {
   /**
    * The value no-data pixels (NaN in a Raster) are stored as, and announced in the GDAL_NODATA tag. Default: NaN for
    * float32 (so GDAL treats NaN pixels as no-data); none for integer types, where a NaN pixel is then an error.
+   * Pick a value the data cannot take: for uint8/uint16, clamping can turn valid pixels into 0 or the maximum.
    */
   noData?: number;
   /**

@@ -76,6 +76,11 @@ export interface SyntheticCampaignOptions {
   craters?: CraterOptions | false;
   /** sample type of the GeoTIFFs (default float32) */
   dtype?: GeoTiffDType;
+  /**
+   * Frame names (and file names) are `${prefix}_N` for a strip, `${prefix}_rR_cC` for a grid (default "frame").
+   * Give campaigns that share a database different prefixes: image names must be unique there.
+   */
+  prefix?: string;
   /** called after each frame is written (not when the campaign is reused) */
   onFrame?: (info: { name: string; index: number; total: number; renderMs: number; writeMs: number }) => void;
 }
@@ -119,6 +124,7 @@ export interface ResolvedCampaignOptions {
   noise: number;
   craters: Required<CraterOptions> | false;
   dtype: GeoTiffDType;
+  prefix: string;
 }
 
 export function resolveCampaignOptions(options: SyntheticCampaignOptions): ResolvedCampaignOptions {
@@ -151,8 +157,17 @@ export function resolveCampaignOptions(options: SyntheticCampaignOptions): Resol
     noise: options.noise ?? 2,
     craters,
     dtype: options.dtype ?? "float32",
+    prefix: options.prefix ?? "frame",
   };
-  if (!(resolved.radius > 0)) throw new Error(`radius must be positive, got ${resolved.radius}`);
+  // Checked here, before anything is written, rather than by the parts halfway through a campaign.
+  const positive = { radius: resolved.radius, pixelSize: resolved.pixelSize, width: resolved.width, height: resolved.height };
+  for (const [name, v] of Object.entries(positive)) if (!(v > 0 && Number.isFinite(v))) throw new Error(`${name} must be positive, got ${v}`);
+  if (!Number.isInteger(resolved.width) || !Number.isInteger(resolved.height)) throw new Error(`size must be whole pixels, got ${resolved.width} x ${resolved.height}`);
+  if (!Number.isInteger(resolved.supersample) || resolved.supersample < 1) throw new Error(`supersample must be a positive integer, got ${resolved.supersample}`);
+  const nonNegative = { noise: resolved.noise, rotation: resolved.rotation, scaleJitter: resolved.scaleJitter, "aprioriError.pixels": resolved.aprioriError.pixels, "aprioriError.degrees": resolved.aprioriError.degrees };
+  for (const [name, v] of Object.entries(nonNegative)) if (!(v >= 0 && Number.isFinite(v))) throw new Error(`${name} must be ≥ 0, got ${v}`);
+  if (!(resolved.overlap >= 0 && resolved.overlap < 1)) throw new Error(`overlap must be in [0, 1), got ${resolved.overlap}`);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(resolved.prefix)) throw new Error(`prefix must be 1–64 of A–Z a–z 0–9 _ -, got ${JSON.stringify(resolved.prefix)}`);
   if (Math.abs(resolved.center.lat) > 80) throw new Error(`center latitude ${resolved.center.lat} is too near a pole for a lon/lat-affine layout`);
   return resolved;
 }
@@ -239,6 +254,7 @@ export function campaignLayout(resolved: ResolvedCampaignOptions): FramePlacemen
     maxRotation: resolved.rotation,
     scaleJitter: resolved.scaleJitter,
     seed: resolved.seed,
+    prefix: resolved.prefix,
   });
 }
 
