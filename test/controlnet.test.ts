@@ -687,6 +687,25 @@ describe("hostile and broken files", () => {
     await expectReadError(bytes, /point 'AxB' \(index 0\), measure 0 \('s1'\): choosername is not valid UTF-8/);
   });
 
+  it("a label with Latin-1 text (as ISIS writes non-ASCII label values) is still read", async () => {
+    const net = minimalNetwork();
+    net.description = "cafe";
+    // ISIS would write Description = "café (note)" and UserName = café, in Latin-1.
+    let bytes = setLabel(Buffer.from(encodeControlNetwork(net)), "Description", '"cafX (note)"');
+    bytes = setLabel(bytes, "UserName", "cafYZ");
+    const d = bytes.indexOf("cafX (note)");
+    const u = bytes.indexOf("cafYZ");
+    expect(Math.min(d, u)).toBeGreaterThan(0);
+    bytes[d + 3] = 0xe9; // é in Latin-1, not UTF-8
+    bytes[d + 4] = 0xa0; // a Latin-1 no-break space, inside quotes
+    bytes[u + 3] = 0xe9;
+    bytes[u + 4] = 0xa0; // and unquoted: ISIS quotes only for an ASCII space
+    expect(() => new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, bytes.indexOf(0)))).toThrow();
+    const file = tmpFile("latin1-label.net");
+    fs.writeFileSync(file, bytes);
+    expect((await readControlNetwork(file)).description).toBe("cafe");
+  });
+
   it("corrupt messages and impossible values give errors, not crashes", async () => {
     const [a, b] = raw.pointRanges[1];
     const corrupt = Buffer.from(good);
@@ -718,12 +737,17 @@ describe("hostile and broken files", () => {
     };
     const base = [good, good5];
     let errors = 0;
-    for (let k = 0; k < 400; k++) {
+    for (let k = 0; k < 600; k++) {
       const src = base[k % 2];
       let bytes: Buffer;
-      const mode = k % 4;
+      const mode = k % 5;
       if (mode === 0) bytes = src.subarray(0, Math.floor(rand() * src.length));
-      else {
+      else if (mode === 4) {
+        // PVL-significant characters (and Latin-1 spaces) dropped into the label
+        const special = [0xa0, 0x85, 0x22, 0x27, 0x28, 0x29, 0x3d, 0x3c, 0x3e, 0x23, 0x2f, 0x2a, 0x2d, 0x0a, 0x20, 0x7b, 0x7d, 0x2c, 0x0b];
+        bytes = Buffer.from(src);
+        for (let f = 0; f < 3; f++) bytes[Math.floor(rand() * raw.labelEnd)] = special[Math.floor(rand() * special.length)];
+      } else {
         bytes = Buffer.from(src);
         const flips = 1 + Math.floor(rand() * 4);
         for (let f = 0; f < flips; f++) {

@@ -176,7 +176,9 @@ type Token =
   | { kind: "units"; text: string; line: number }
   | { kind: "punct"; text: "=" | "(" | ")" | "," | "{" | "}"; line: number };
 
-const WORD_END = /[\s=(){},<>"'#]/;
+/** PVL white space is ASCII only: a Latin-1 no-break space (0xA0) in an unquoted ISIS value is part of it. */
+const SPACE = /[ \t\r\n\f\v]/;
+const WORD_END = /[ \t\r\n\f\v=(){},<>"'#]/;
 
 function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
@@ -190,7 +192,7 @@ function tokenize(src: string): Token[] {
       i++;
       continue;
     }
-    if (c === " " || c === "\t" || c === "\r" || c === "\f" || c === "\v") {
+    if (SPACE.test(c)) {
       i++;
       continue;
     }
@@ -235,6 +237,9 @@ function tokenize(src: string): Token[] {
     for (;;) {
       let j = i;
       while (j < n && !WORD_END.test(src[j])) j++;
+      if (j === i && text.length === 0) {
+        throw new PvlSyntaxError(`unexpected character U+${src.charCodeAt(i).toString(16).padStart(4, "0")}`, line);
+      }
       text += src.slice(i, j);
       i = j;
       let k = j;
@@ -243,7 +248,7 @@ function tokenize(src: string): Token[] {
         text = text.slice(0, -1);
         line++;
         k++;
-        while (k < n && /\s/.test(src[k])) {
+        while (k < n && SPACE.test(src[k])) {
           if (src[k] === "\n") line++;
           k++;
         }

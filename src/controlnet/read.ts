@@ -77,11 +77,13 @@ export function parseControlNetLayout(chunk: Uint8Array, fileSize: number, file:
   let labelEnd = chunk.indexOf(0);
   if (labelEnd < 0) labelEnd = chunk.length;
   const labelBytes = chunk.subarray(0, labelEnd);
+  // Only the label's structure and numbers are used (the strings come from the protobuf header), and ISIS
+  // writes the label's strings as Latin-1: text that is not UTF-8 is read as Latin-1.
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(labelBytes);
   } catch {
-    text = "";
+    text = Buffer.from(labelBytes).toString("latin1");
   }
   const head = text.replace(/^(\s|#[^\n]*\n|\/\*[\s\S]*?\*\/)*/, "");
   if (!/^object\s*=/i.test(head) || /[\u0000-\u0008\u000e-\u001f]/.test(text)) {
