@@ -446,6 +446,15 @@ describe("the bytes, decoded independently with protobufjs from the .proto files
 });
 
 describe("ISIS-written networks", () => {
+  it("the fixtures are the files from the ISIS repository, unchanged (git blob hashes in their README)", () => {
+    const readme = fs.readFileSync(path.join(FIXTURES, "README.md"), "utf8");
+    for (const f of ["Alph_VIS.net", "themis_dayir_VO_arcadia_extract_hand.net", "plio_csm_test.net"]) {
+      const content = fs.readFileSync(path.join(FIXTURES, f));
+      const blob = createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
+      expect(readme).toMatch(new RegExp(`^\\| \`${f.replace(/\./g, "\\.")}\` \\| .* \\| \`${blob}\` \\|`, "m"));
+    }
+  });
+
   it("reads a version 2 network ISIS wrote in 2012 and writes it back byte for byte", async () => {
     const file = path.join(FIXTURES, "Alph_VIS.net");
     const net = await readControlNetwork(file);
@@ -512,6 +521,26 @@ describe("ISIS-written networks", () => {
     const original = fs.readFileSync(file);
     // Includes the label's Description wrapped at 80 columns exactly as ISIS wrapped it.
     expect(Buffer.from(encodeControlNetwork(net, { version: 5 })).equals(original)).toBe(true);
+  });
+
+  it("reads a version 2 network written by Python (plio-style label: CRLF, unaligned, quoted dates; obsolete point type)", async () => {
+    const file = path.join(FIXTURES, "plio_csm_test.net");
+    const net = await readControlNetwork(file);
+    expect(net).toMatchObject({ networkId: "None", targetName: "None", userName: "None", created: "2021-06-16 20:04:06", description: "None" });
+    expect(net.points).toHaveLength(76);
+    expect(net.points.reduce((s, p) => s + p.measures.length, 0)).toBe(184);
+    expect(net.points[0]).toStrictEqual({
+      id: "csm_fixed_001",
+      type: "fixed", // stored as 1 (obsolete_Ground), which ISIS reads as Fixed
+      referenceIndex: 0,
+      aprioriSurfacePoint: { x: 993844.1702975688, y: -78217.23252011543, z: 78459.09572784495 },
+      adjustedSurfacePoint: { x: 993844.1702975688, y: -78217.23252011543, z: 78459.09572784495 },
+      measures: [
+        { serialNumber: "TestCsmModel_PlatformIdentifier/TestCsmModelSensorIdentifier/20000101T120000.000000Z", type: "manual", sample: 128.5, line: 896.5 },
+      ],
+    });
+    // Written back by us (ISIS's label, Fixed = 4) it reads back the same.
+    expect(decodeControlNetwork(encodeControlNetwork(net))).toStrictEqual(net);
   });
 
   it("reads a version 5 file built here from the V0005 messages as ISIS lays it out", async () => {
