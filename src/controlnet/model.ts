@@ -8,9 +8,11 @@
  * The rest of autocnet-ts is 0-based with pixel centres at integer coordinates (`src/image/raster.ts`):
  * x = column, y = row, the first pixel's centre at (0, 0). Both conventions put centres on integers, so
  * the conversion is a shift by one pixel: `toIsisSampleLine(x, y)` = (x + 1, y + 1) and
- * `fromIsisSampleLine(sample, line)` = (sample − 1, line − 1). plio (`plio/io/io_controlnetwork.py`) adds
- * 0.5 instead because its array coordinates put pixel *corners* on integers (the first pixel spans
- * [0, 1], centre 0.5, which is ISIS 1.0); that is not our convention, so +0.5 would be half a pixel off here.
+ * `fromIsisSampleLine(sample, line)` = (sample − 1, line − 1). plio (`plio/io/io_controlnetwork.py`, `to_isis`
+ * / `IsisStore.read`) adds / subtracts 0.5, its comment saying "ISIS pixels are centered on (0.5, 0.5)"; by
+ * ISIS's own documentation the centre is at 1.0, so plio's +0.5 is right only for coordinates that put pixel
+ * *corners* on integers (the first pixel spanning [0, 1], centre 0.5 → ISIS 1.0). Ours put centres on
+ * integers, so +0.5 would be half a pixel off here.
  * `aprioriSample`/`aprioriLine` are ISIS values too; sigmas, residuals and `diameter` are in pixels and
  * need no shift.
  */
