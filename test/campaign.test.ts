@@ -79,6 +79,14 @@ describe("campaign", () => {
       expect(Object.values(Object.fromEntries([...ncg.nodes].map(([id, n]) => [id, n.jobStatus.footprint_stats?.jobId]))).sort())
         .toEqual([second.jobId(0), second.jobId(1), second.jobId(2)].sort());
 
+      // the jobs view: one row per job of the first apply, with its own kwargs and outcome
+      const rows = await ncg.db.query<{ job_id: string; kwargs: string; walltime: number; outcome: string | null }>(
+        "SELECT job_id, kwargs, walltime, outcome FROM jobs WHERE apply_id = $1 ORDER BY idx", [first.applyId]);
+      expect(rows.map((r) => ({ ...r, kwargs: JSON.parse(r.kwargs) }))).toEqual([
+        { job_id: first.jobId(0), kwargs: { tag: "first" }, walltime: 420, outcome: "completed" },
+        { job_id: first.jobId(1), kwargs: { tag: "first" }, walltime: 420, outcome: null },
+        { job_id: first.jobId(2), kwargs: { tag: "own" }, walltime: 420, outcome: null },
+      ]);
       const report = await ncg.reconcile({ start: true });
       const mine = report.filter((r) => r.applyId === first.applyId || r.applyId === second.applyId);
       expect(mine).toEqual([

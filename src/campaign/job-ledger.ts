@@ -1,6 +1,6 @@
 import type { Database } from "../database/database";
 import { normaliseTarget, type JobStatus } from "../graph/model";
-import { jobIdOf, parseJobId } from "../queue/job-id";
+import { parseJobId } from "../queue/job-id";
 import type { Target } from "../queue/message";
 import type { CompletionMessage } from "../queue/queue-set";
 
@@ -13,7 +13,7 @@ export interface LedgerApply {
   kwargs: Record<string, unknown>;
   /** Seconds each message may run (the deadline the sentinel enforces). */
   walltime: number;
-  /** Seconds the cluster gives each worker (SLURM --time); `walltime` minus the backend's grace. */
+  /** Seconds the cluster gives each worker (SLURM --time): `walltime` minus the backend's grace. */
   workerWalltime: number;
   count: number;
 }
@@ -27,8 +27,12 @@ export interface UnfinishedJob {
 }
 
 /**
- * The durable record of a campaign in the database: every apply (`applies`) and every job of it (`jobs`:
- * target, own kwargs, outcome), written before the messages reach Redis and completed by the watcher.
+ * The durable per-job record of a campaign in the database. Each job is (apply, index): the apply row
+ * (`applies`) holds its function, args, kwargs, walltime and targets, plus the kwargs of the jobs whose
+ * own differ (`kwargs_for`), written in one statement before the messages reach Redis (so a million-job
+ * apply costs one row, not a million); `job_outcomes` gets one row per finished job from the watcher.
+ * The `jobs` view joins them: one row per job with its target, kwargs, walltime and outcome.
+ *
  * While a campaign runs, Redis (`outcomes` and the apply counters) is the authority; the ledger is what
  * survives Redis losing its data, and what `reconcile()` reads. `job_status` is a cache beside it: the
  * latest outcome of each function on each node or edge, what `jobStatus` shows.
@@ -36,33 +40,25 @@ export interface UnfinishedJob {
 export class JobLedger {
   constructor(private readonly db: Database) {}
 
-  /** Records an apply and one row per job (in chunks), before anything is pushed. */
+  /** Records an apply with its targets and the jobs' own kwargs, before anything is pushed. */
   async recordApply(apply: LedgerApply, targets: Target[], ownKwargs?: (index: number) => Record<string, unknown> | undefined): Promise<void> {
-    await this.db.query(
-      `INSERT INTO applies (apply_id, func, along, count, args, kwargs, walltime, worker_walltime) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [apply.applyId, apply.func, apply.along ?? null, apply.count, JSON.stringify(apply.args), JSON.stringify(apply.kwargs), apply.walltime,
-        apply.workerWalltime],
-    );
-    const chunk = 5000;
-    for (let i = 0; i < targets.length; i += chunk) {
-      const ids: string[] = [], idx: number[] = [], tgt: string[] = [], kw: (string | null)[] = [];
-      for (let j = i; j < Math.min(i + chunk, targets.length); j++) {
-        ids.push(jobIdOf(apply.applyId, j));
-        idx.push(j);
-        tgt.push(JSON.stringify(targets[j]));
-        const own = ownKwargs?.(j);
-        kw.push(own ? JSON.stringify(own) : null);
+    let kwargsFor: Record<number, Record<string, unknown>> | undefined;
+    if (ownKwargs) {
+      for (let i = 0; i < targets.length; i++) {
+        const own = ownKwargs(i);
+        if (own) (kwargsFor ??= {})[i] = own;
       }
-      await this.db.query(
-        `INSERT INTO jobs (job_id, apply_id, idx, target, kwargs)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[])`,
-        [ids, ids.map(() => apply.applyId), idx, tgt, kw],
-      );
     }
+    await this.db.query(
+      `INSERT INTO applies (apply_id, func, along, count, args, kwargs, walltime, worker_walltime, targets, kwargs_for)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [apply.applyId, apply.func, apply.along ?? null, apply.count, JSON.stringify(apply.args), JSON.stringify(apply.kwargs), apply.walltime,
+        apply.workerWalltime, JSON.stringify(targets), kwargsFor ? JSON.stringify(kwargsFor) : null],
+    );
   }
 
   /**
-   * Records a finished job (completed or dead-lettered): its ledger row and the `job_status` cache of its
+   * Records a finished job (completed or dead-lettered): its outcome row and the `job_status` cache of its
    * function and target. Idempotent: a notice handled twice writes the same.
    */
   async recordOutcome(m: CompletionMessage): Promise<JobStatus> {
@@ -70,10 +66,13 @@ export class JobLedger {
       success: m.status !== "dead", attempts: m.attempt, lastParams: m.kwargs, finishedAt: new Date(m.finished_at).toISOString(),
       jobId: m.job_id, ...(m.reason ? { reason: m.reason } : {}),
     };
-    if (parseJobId(m.job_id)) {
+    const job = parseJobId(m.job_id);
+    if (job) {
       await this.db.query(
-        "UPDATE jobs SET outcome = $2, attempts = $3, reason = $4, finished_at = $5 WHERE job_id = $1",
-        [m.job_id, status.success ? "completed" : "dead", status.attempts, m.reason ?? null, status.finishedAt],
+        `INSERT INTO job_outcomes (job_id, apply_id, idx, func, outcome, attempts, reason, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (job_id) DO UPDATE SET outcome = EXCLUDED.outcome, attempts = EXCLUDED.attempts, reason = EXCLUDED.reason,
+           finished_at = EXCLUDED.finished_at`,
+        [m.job_id, job.applyId, job.index, m.func, status.success ? "completed" : "dead", status.attempts, m.reason ?? null, status.finishedAt],
       );
     }
     await this.db.query(
@@ -99,12 +98,11 @@ export class JobLedger {
     }));
   }
 
-  /** Applies in submission order (those named, or all). */
+  /** Recorded applies with their targets, in submission order (those named, or all). */
   async applies(applyIds?: string[]): Promise<LedgerApply[]> {
     const rows = await this.db.query<{ apply_id: string; func: string; along: string | null; count: number; args: string; kwargs: string; walltime: number; worker_walltime: number | null }>(
       `SELECT apply_id, func, along, count, args, kwargs, walltime, worker_walltime FROM applies
-        WHERE EXISTS (SELECT 1 FROM jobs WHERE jobs.apply_id = applies.apply_id) ${applyIds ? "AND apply_id = ANY($1)" : ""}
-        ORDER BY submitted_at`, applyIds ? [applyIds] : []);
+        WHERE targets IS NOT NULL ${applyIds ? "AND apply_id = ANY($1)" : ""} ORDER BY submitted_at`, applyIds ? [applyIds] : []);
     return rows.map((r) => ({
       applyId: r.apply_id, func: r.func, along: r.along ?? undefined, count: Number(r.count),
       args: JSON.parse(r.args) as unknown[], kwargs: JSON.parse(r.kwargs) as Record<string, unknown>,
@@ -114,19 +112,27 @@ export class JobLedger {
 
   /** Counts of an apply's jobs by outcome. */
   async counts(applyId: string): Promise<{ total: number; completed: number; dead: number }> {
-    const [r] = await this.db.query<{ total: string; completed: string; dead: string }>(
-      `SELECT count(*) AS total, count(*) FILTER (WHERE outcome = 'completed') AS completed, count(*) FILTER (WHERE outcome = 'dead') AS dead
-         FROM jobs WHERE apply_id = $1`, [applyId]);
+    const [r] = await this.db.query<{ total: number; completed: string; dead: string }>(
+      `SELECT a.count AS total,
+              (SELECT count(*) FROM job_outcomes o WHERE o.apply_id = a.apply_id AND o.outcome = 'completed') AS completed,
+              (SELECT count(*) FROM job_outcomes o WHERE o.apply_id = a.apply_id AND o.outcome = 'dead') AS dead
+         FROM applies a WHERE a.apply_id = $1`, [applyId]);
     return { total: Number(r?.total ?? 0), completed: Number(r?.completed ?? 0), dead: Number(r?.dead ?? 0) };
   }
 
-  /** The jobs of an apply that have not finished, in index order. */
+  /** The jobs of an apply that have not finished, in index order, with their own kwargs. */
   async unfinished(applyId: string): Promise<UnfinishedJob[]> {
-    const rows = await this.db.query<{ idx: number; target: string; kwargs: string | null }>(
-      "SELECT idx, target, kwargs FROM jobs WHERE apply_id = $1 AND outcome IS NULL ORDER BY idx", [applyId]);
-    return rows.map((r) => ({
-      index: Number(r.idx), target: JSON.parse(r.target) as Target,
-      ...(r.kwargs ? { kwargs: JSON.parse(r.kwargs) as Record<string, unknown> } : {}),
-    }));
+    const [a] = await this.db.query<{ targets: string | null; kwargs_for: string | null }>(
+      "SELECT targets, kwargs_for FROM applies WHERE apply_id = $1", [applyId]);
+    if (!a?.targets) return [];
+    const done = new Set((await this.db.query<{ idx: number }>("SELECT idx FROM job_outcomes WHERE apply_id = $1", [applyId])).map((r) => Number(r.idx)));
+    const targets = JSON.parse(a.targets) as Target[];
+    const own = a.kwargs_for ? (JSON.parse(a.kwargs_for) as Record<string, Record<string, unknown>>) : {};
+    const out: UnfinishedJob[] = [];
+    targets.forEach((target, index) => {
+      if (done.has(index)) return;
+      out.push({ index, target, ...(own[index] ? { kwargs: own[index] } : {}) });
+    });
+    return out;
   }
 }

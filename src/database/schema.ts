@@ -100,28 +100,35 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 4,
-    description: "the job ledger: one row per job of every apply (target, own kwargs, outcome), what reconcile() reads",
+    description: "the job ledger: per-job kwargs and the worker walltime of each apply, every job's outcome, and a jobs view",
     sql: `
       ALTER TABLE applies ADD COLUMN IF NOT EXISTS worker_walltime integer;
-      CREATE TABLE IF NOT EXISTS jobs (
-        job_id      text PRIMARY KEY,       -- <apply_id>-<idx>
-        apply_id    text NOT NULL REFERENCES applies(apply_id) ON DELETE CASCADE,
+      ALTER TABLE applies ADD COLUMN IF NOT EXISTS kwargs_for text;   -- JSON {index: kwargs} of jobs whose kwargs differ
+      CREATE TABLE IF NOT EXISTS job_outcomes (
+        job_id      text PRIMARY KEY,         -- <apply_id>-<idx>
+        apply_id    text NOT NULL,
         idx         integer NOT NULL,
-        target      text NOT NULL,          -- JSON of the node id or [source, destination]
-        kwargs      text,                   -- this job's own kwargs (kwargsFor), when they differ from the apply's
-        outcome     text,                   -- null while unfinished, else 'completed' or 'dead'
-        attempts    integer,
+        func        text NOT NULL,
+        outcome     text NOT NULL,            -- completed or dead
+        attempts    integer NOT NULL,
         reason      text,
-        finished_at timestamptz
+        finished_at timestamptz NOT NULL
       );
-      CREATE INDEX IF NOT EXISTS jobs_unfinished_idx ON jobs (apply_id) WHERE outcome IS NULL;
-      -- applies recorded before the ledger existed: their targets and what job_status says finished
-      INSERT INTO jobs (job_id, apply_id, idx, target)
-        SELECT a.apply_id || '-' || (t.ord - 1), a.apply_id, t.ord - 1, t.value::text
-          FROM applies a, jsonb_array_elements(a.targets::jsonb) WITH ORDINALITY AS t(value, ord)
-         WHERE a.targets IS NOT NULL
+      CREATE INDEX IF NOT EXISTS job_outcomes_apply_idx ON job_outcomes (apply_id);
+      -- outcomes recorded before the ledger existed
+      INSERT INTO job_outcomes (job_id, apply_id, idx, func, outcome, attempts, finished_at)
+        SELECT s.job_id, substring(s.job_id from '^(.+)-[0-9]+$'), substring(s.job_id from '-([0-9]+)$')::integer, s.func,
+               CASE WHEN s.success THEN 'completed' ELSE 'dead' END, s.attempts, s.finished_at
+          FROM job_status s WHERE s.job_id ~ '^.+-[0-9]+$' AND s.job_id !~ '^f-'
         ON CONFLICT (job_id) DO NOTHING;
-      UPDATE jobs j SET outcome = CASE WHEN s.success THEN 'completed' ELSE 'dead' END, attempts = s.attempts, finished_at = s.finished_at
-        FROM job_status s WHERE s.job_id = j.job_id;`,
+      -- one row per job of every recorded apply: what it was asked to do and how it ended (null: unfinished)
+      CREATE OR REPLACE VIEW jobs AS
+        SELECT a.apply_id || '-' || (t.ord - 1) AS job_id, a.apply_id, (t.ord - 1)::integer AS idx, a.func, t.value::text AS target,
+               COALESCE((a.kwargs_for::jsonb) -> (t.ord - 1)::text, a.kwargs::jsonb)::text AS kwargs, a.walltime,
+               o.outcome, o.attempts, o.reason, o.finished_at
+          FROM applies a
+          CROSS JOIN LATERAL jsonb_array_elements(a.targets::jsonb) WITH ORDINALITY AS t(value, ord)
+          LEFT JOIN job_outcomes o ON o.job_id = a.apply_id || '-' || (t.ord - 1)
+         WHERE a.targets IS NOT NULL;`,
   },
 ];
