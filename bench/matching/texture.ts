@@ -122,6 +122,8 @@ export interface ChipPairOptions {
   scale?: number;
   /** A-priori error: truth − apriori is uniform in ±maxOffset on each axis. */
   maxOffset?: number;
+  /** A fixed a-priori error truth − apriori instead of a random one. */
+  offset?: { x: number; y: number };
   noiseSigma?: number;
   texture?: TextureOptions;
 }
@@ -159,7 +161,9 @@ export function makeChipPair(options: ChipPairOptions): ChipPair {
   );
   const mc = (movingSize - 1) / 2;
   const maxOffset = options.maxOffset ?? 3;
-  const truth = { x: mc + (2 * rnd() - 1) * maxOffset, y: mc + (2 * rnd() - 1) * maxOffset };
+  const rx = (2 * rnd() - 1) * maxOffset;
+  const ry = (2 * rnd() - 1) * maxOffset;
+  const truth = options.offset ? { x: mc + options.offset.x, y: mc + options.offset.y } : { x: mc + rx, y: mc + ry };
   // Moving pixel q ↦ texture point (tx0 + refPoint) + B·(q − truth).
   const ox = tx0 + refPoint.x - (B[0][0] * truth.x + B[0][1] * truth.y);
   const oy = ty0 + refPoint.y - (B[1][0] * truth.x + B[1][1] * truth.y);
