@@ -131,4 +131,117 @@ export const MIGRATIONS: Migration[] = [
           LEFT JOIN job_outcomes o ON o.job_id = a.apply_id || '-' || (t.ord - 1)
          WHERE a.targets IS NOT NULL;`,
   },
+  {
+    version: 5,
+    description: "images from files: format, size, georeference, serial number; ground truth of synthetic campaigns",
+    sql: `
+      ALTER TABLE images ADD COLUMN IF NOT EXISTS format text;      -- isis3 | geotiff (null: a footprint only)
+      ALTER TABLE images ADD COLUMN IF NOT EXISTS width integer;
+      ALTER TABLE images ADD COLUMN IF NOT EXISTS height integer;
+      ALTER TABLE images ADD COLUMN IF NOT EXISTS bands integer;
+      ALTER TABLE images ADD COLUMN IF NOT EXISTS serial text;      -- ISIS serial number (control networks)
+      ALTER TABLE images ADD COLUMN IF NOT EXISTS georef text;      -- JSON {kind, affine: [a..f], radius}: lon = a x + b y + c, lat = d x + e y + f
+      CREATE TABLE IF NOT EXISTS ground_truth (
+        image_name     text PRIMARY KEY,   -- images.name
+        campaign       text,               -- the campaign directory or seed it came from
+        radius         double precision NOT NULL,
+        width          integer NOT NULL,
+        height         integer NOT NULL,
+        true_affine    text NOT NULL,      -- JSON [a..f], the exact pixel -> ground map the frame was rendered with
+        apriori_affine text NOT NULL,      -- JSON [a..f], the deliberately wrong map stored in the file
+        recorded_at    timestamptz NOT NULL DEFAULT now()
+      );`,
+  },
+  {
+    version: 6,
+    description: "matching: keypoints, matches, overlay, points, measures (AutoCNet's columns); edges get homography, fundamental, masks",
+    sql: `
+      CREATE TABLE IF NOT EXISTS keypoints (
+        image_id          integer PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        method            text NOT NULL,
+        nkeypoints        integer NOT NULL,
+        keypoints         bytea NOT NULL,   -- float32 little-endian rows of (x, y, response, size, angle, octave), our pixel convention
+        descriptors       bytea NOT NULL,   -- nkeypoints rows of descriptor_size values
+        descriptor_size   integer NOT NULL,
+        descriptor_type   text NOT NULL,    -- uint8 (binary, Hamming) | float32 (L2)
+        convex_hull_image text,             -- GeoJSON polygon of the keypoints, pixel space
+        job_id            text,
+        created_at        timestamptz NOT NULL DEFAULT now()
+      );
+      ALTER TABLE edges ADD COLUMN IF NOT EXISTS homography double precision[];   -- 3x3 row-major, source pixel -> destination pixel
+      ALTER TABLE edges ADD COLUMN IF NOT EXISTS fundamental double precision[];  -- 3x3 row-major, x_d' F x_s = 0
+      ALTER TABLE edges ADD COLUMN IF NOT EXISTS ring double precision[];
+      ALTER TABLE edges ADD COLUMN IF NOT EXISTS masks text;                      -- JSON {name: [match ids kept]}
+      ALTER TABLE edges ADD COLUMN IF NOT EXISTS weights text;                    -- JSON {name: value}: residuals, inlier counts
+      CREATE TABLE IF NOT EXISTS matches (
+        id              bigserial PRIMARY KEY,
+        source          integer NOT NULL,
+        source_idx      integer NOT NULL,
+        destination     integer NOT NULL,
+        destination_idx integer NOT NULL,
+        source_x        double precision NOT NULL,
+        source_y        double precision NOT NULL,
+        destination_x   double precision NOT NULL,
+        destination_y   double precision NOT NULL,
+        source_apriori_x      double precision,
+        source_apriori_y      double precision,
+        destination_apriori_x double precision,
+        destination_apriori_y double precision,
+        shift_x         double precision,
+        shift_y         double precision,
+        distance        double precision,   -- descriptor distance
+        lat             double precision,
+        lon             double precision,
+        point_id        integer,
+        source_measure_id integer,
+        destin_measure_id integer,
+        job_id          text
+      );
+      CREATE INDEX IF NOT EXISTS matches_edge_idx ON matches (source, destination);
+      CREATE TABLE IF NOT EXISTS overlay (
+        id            serial PRIMARY KEY,
+        intersections integer[] NOT NULL,   -- the images whose footprints all cover it
+        geom          text NOT NULL,        -- GeoJSON MultiPolygon, lon/lat degrees
+        UNIQUE (intersections)
+      );
+      CREATE TABLE IF NOT EXISTS points (
+        id             serial PRIMARY KEY,
+        pointtype      integer NOT NULL DEFAULT 2,  -- 2 free, 3 constrained, 4 fixed (ISIS)
+        identifier     text,
+        overlapid      integer REFERENCES overlay(id) ON DELETE CASCADE,
+        geom           text,                        -- GeoJSON Point, lon/lat degrees (a priori)
+        apriorix       double precision, aprioriy double precision, aprioriz double precision,     -- body-fixed metres
+        adjustedx      double precision, adjustedy double precision, adjustedz double precision,
+        pointignore    boolean NOT NULL DEFAULT false,
+        referenceindex integer NOT NULL DEFAULT 0,  -- index (in measure id order) of the reference measure
+        residuals      double precision[],
+        maxresidual    double precision,
+        job_id         text
+      );
+      CREATE INDEX IF NOT EXISTS points_overlap_idx ON points (overlapid);
+      CREATE TABLE IF NOT EXISTS measures (
+        id             serial PRIMARY KEY,
+        pointid        integer NOT NULL REFERENCES points(id) ON DELETE CASCADE,
+        imageid        integer NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        serialnumber   text NOT NULL,
+        measuretype    integer NOT NULL DEFAULT 0,  -- 0 candidate, 1 manual, 2 pixel, 3 sub-pixel registered (ISIS)
+        sample         double precision NOT NULL,   -- x, our convention: 0-based, pixel centres at integers (ISIS sample - 1)
+        line           double precision NOT NULL,   -- y, our convention (ISIS line - 1)
+        apriorisample  double precision,
+        aprioriline    double precision,
+        sampler        double precision, liner double precision, residual double precision,
+        samplesigma    double precision, linesigma double precision,
+        templatemetric double precision,
+        templateshift  double precision,
+        phaseerror     double precision, phasediff double precision, phaseshift double precision,
+        choosername    text,
+        measureignore  boolean NOT NULL DEFAULT false,
+        measurejigsawrejected boolean NOT NULL DEFAULT false,
+        weight         double precision,
+        rms            double precision,
+        job_id         text
+      );
+      CREATE INDEX IF NOT EXISTS measures_point_idx ON measures (pointid);
+      CREATE INDEX IF NOT EXISTS measures_image_idx ON measures (imageid);`,
+  },
 ];

@@ -121,8 +121,8 @@ export class NetworkCandidateGraph {
     return this.conn.registry;
   }
 
-  /** Adds (or updates, by name) images with their footprints. Invalid footprints are stored as ignored, with the reason. */
-  addImages(images: ImageInput[]): Promise<AddImagesReport> {
+  /** Adds (or updates, by name) images: footprints, or files (ISIS cubes, GeoTIFFs) read for footprint, size and georeference. */
+  addImages(images: (ImageInput | string)[]): Promise<AddImagesReport> {
     return addImages(this.db, images, this.log);
   }
 

@@ -1,4 +1,8 @@
+import * as path from "path";
 import type { Database } from "../database/database";
+import { footprintWkt, storeGeoreference, type StoredGeoreference } from "../image/georeference";
+import { openImage, type Image } from "../image";
+import { pvlGet, pvlScalar } from "../pvl";
 import { overlaps, parseFootprint, toGeoJSON, type MultiPolygonCoords } from "../geometry/polygons";
 import { edgeKey, type AddImagesReport, type EdgeAttributes, type ImageInput, type NodeAttributes } from "./model";
 
@@ -7,22 +11,99 @@ import { edgeKey, type AddImagesReport, type EdgeAttributes, type ImageInput, ty
  * edges) back from the database. Pure database work; the graph front calls it.
  */
 
-/** Adds (or updates, by name) images with their footprints. Invalid footprints are stored as ignored, with the reason. */
-export async function addImages(db: Database, images: ImageInput[], log: (line: string) => void): Promise<AddImagesReport> {
+/** What a file says about itself: footprint (WKT), size, format, georeference and ISIS serial number. */
+interface FileFacts {
+  footprint: string;
+  format: string;
+  width: number;
+  height: number;
+  bands: number;
+  serial: string;
+  georef: StoredGeoreference;
+}
+
+/** The name an image gets from its path: the file name without its extension. */
+export function imageNameOf(file: string): string {
+  const base = path.basename(file);
+  const dot = base.lastIndexOf(".");
+  return dot > 0 ? base.slice(0, dot) : base;
+}
+
+/**
+ * The ISIS serial number of an image: SpacecraftName/InstrumentId/StartTime from an ISIS label's Instrument
+ * group, as ISIS forms it for framing cameras; otherwise the image's name (GeoTIFFs, map-projected mosaics).
+ */
+function serialOf(image: Image, name: string): string {
+  if (image.format !== "isis3") return name;
+  const get = (k: string) => pvlScalar(pvlGet(image.label, "IsisCube", "Instrument", k));
+  const parts = [get("SpacecraftName"), get("InstrumentId"), get("StartTime")];
+  return parts.every((p) => p !== undefined && String(p) !== "") ? parts.map(String).join("/") : name;
+}
+
+/** Reads a file's facts; a string saying why not (unreadable, no georeference) otherwise. */
+async function readFileFacts(file: string, name: string): Promise<FileFacts | string> {
+  let image: Image;
+  try {
+    image = await openImage(file);
+  } catch (err) {
+    return `cannot read ${file}: ${(err as Error).message}`;
+  }
+  try {
+    const geo = image.georeference;
+    if (!geo) {
+      return image.georeferenceProblem ??
+        `${file} has no georeference (no ISIS Mapping group, no GeoTIFF georeferencing, no ${path.basename(file)}.georef.json beside it); ` +
+        "give a footprint, or write the sidecar (see README: images)";
+    }
+    return {
+      footprint: footprintWkt(geo, image.width, image.height), format: image.format, width: image.width, height: image.height,
+      bands: image.bands, serial: serialOf(image, name), georef: storeGeoreference(geo),
+    };
+  } finally {
+    await image.close().catch(() => {});
+  }
+}
+
+/**
+ * Adds (or updates, by name) images: from a footprint, or from a file (a path, or `{name, path}` without a
+ * footprint), whose footprint, size, georeference and serial number are read from it. Invalid footprints and
+ * unreadable or ungeoreferenced files are stored with `ignore = true` and the reason, and reported.
+ */
+export async function addImages(db: Database, images: (ImageInput | string)[], log: (line: string) => void): Promise<AddImagesReport> {
   const report: AddImagesReport = { added: 0, updated: 0, ignored: [] };
-  for (const image of images) {
-    const parsed = parseFootprint(image.footprint);
-    const footprint = parsed.ok ? JSON.stringify(toGeoJSON(parsed.coords)) : typeof image.footprint === "string" ? image.footprint : JSON.stringify(image.footprint ?? null);
+  for (const input of images) {
+    const image: ImageInput = typeof input === "string" ? { name: imageNameOf(input), path: input } : input;
+    let facts: FileFacts | undefined;
+    let footprintInput = image.footprint;
+    let problem: string | undefined;
+    if (footprintInput === undefined) {
+      if (!image.path) problem = "neither a footprint nor a path to read one from";
+      else {
+        const read = await readFileFacts(path.resolve(image.path), image.name);
+        if (typeof read === "string") problem = read;
+        else {
+          facts = read;
+          footprintInput = read.footprint;
+        }
+      }
+    }
+    const parsed = problem ? { ok: false as const, reason: problem } : parseFootprint(footprintInput ?? null);
+    const footprint = parsed.ok ? JSON.stringify(toGeoJSON(parsed.coords))
+      : typeof footprintInput === "string" ? footprintInput : footprintInput === undefined ? null : JSON.stringify(footprintInput);
     if (!parsed.ok) {
       report.ignored.push({ name: image.name, reason: parsed.reason });
-      log(`image ${image.name}: invalid footprint (${parsed.reason}); stored with ignore = true`);
+      log(`image ${image.name}: ${problem ? "" : "invalid footprint ("}${parsed.reason}${problem ? "" : ")"}; stored with ignore = true`);
     }
     const rows = await db.query<{ inserted: boolean }>(
-      `INSERT INTO images (name, path, footprint, ignore, ignore_reason) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO images (name, path, footprint, ignore, ignore_reason, format, width, height, bands, serial, georef)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, footprint = EXCLUDED.footprint,
-         ignore = EXCLUDED.ignore, ignore_reason = EXCLUDED.ignore_reason
+         ignore = EXCLUDED.ignore, ignore_reason = EXCLUDED.ignore_reason, format = EXCLUDED.format, width = EXCLUDED.width,
+         height = EXCLUDED.height, bands = EXCLUDED.bands, serial = EXCLUDED.serial, georef = EXCLUDED.georef
        RETURNING (xmax = 0) AS inserted`,
-      [image.name, image.path ?? null, footprint, !parsed.ok, parsed.ok ? null : parsed.reason],
+      [image.name, image.path ? path.resolve(image.path) : null, footprint, !parsed.ok, parsed.ok ? null : parsed.reason,
+        facts?.format ?? null, facts?.width ?? null, facts?.height ?? null, facts?.bands ?? null, facts?.serial ?? image.name,
+        facts ? JSON.stringify(facts.georef) : null],
     );
     if (rows[0]?.inserted) report.added++;
     else report.updated++;
@@ -60,7 +141,7 @@ export async function loadGraph(db: Database, query: string, params: unknown[], 
       await db.query("UPDATE images SET ignore = true, ignore_reason = $2 WHERE id = $1", [id, parsed.reason]);
       continue;
     }
-    const { footprint: _raw, geom: _geom, ...columns } = row;
+    const { footprint: _raw, geom: _geom, georef: _georef, ...columns } = row;
     nodes.set(id, { ...columns, id, name: String(row.name ?? fp?.name ?? id), footprint: parsed.coords, jobStatus: {} });
     valid.push({ id, coords: parsed.coords });
   }

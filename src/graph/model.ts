@@ -35,11 +35,15 @@ export interface EdgeAttributes {
   jobStatus: Record<string, JobStatus>;
 }
 
+/**
+ * An image to add: a footprint (GeoJSON Polygon/MultiPolygon, a Feature of one, or WKT), or a `path` to an
+ * ISIS3 cube or GeoTIFF from which the footprint, size and georeference are read. `addImages` also takes
+ * plain paths.
+ */
 export interface ImageInput {
   name: string;
   path?: string;
-  /** GeoJSON Polygon/MultiPolygon (or a Feature of one), or WKT. */
-  footprint: FootprintInput;
+  footprint?: FootprintInput;
 }
 
 export interface AddImagesReport {

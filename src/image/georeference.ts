@@ -98,3 +98,33 @@ export function footprintWkt(geo: Georeference, width: number, height: number, p
   if (twiceArea < 0) ring = ring.slice().reverse();
   return `POLYGON((${ring.map((p) => `${p.lon} ${p.lat}`).join(", ")}))`;
 }
+
+/** A georeference as stored in the database (`images.georef`): its kind and the pixel → lon/lat affine map. */
+export interface StoredGeoreference {
+  kind: string;
+  affine: AffineCoefficients;
+  radius: number;
+}
+
+/**
+ * The affine pixel → lon/lat map of a georeference, from three pixels. Exact for every georeference this
+ * library reads (GeoTIFF affine maps; ISIS equirectangular and simple cylindrical are linear in lon/lat);
+ * a sensor model would need its own stored form.
+ */
+export function affineOf(geo: Georeference): AffineCoefficients {
+  const o = geo.pixelToGround(0, 0), x = geo.pixelToGround(1, 0), y = geo.pixelToGround(0, 1);
+  return [x.lon - o.lon, y.lon - o.lon, o.lon, x.lat - o.lat, y.lat - o.lat, o.lat];
+}
+
+export function storeGeoreference(geo: Georeference): StoredGeoreference {
+  return { kind: geo.kind, affine: affineOf(geo), radius: geo.radius };
+}
+
+/** Back from `images.georef`; throws naming what is wrong with the stored value. */
+export function loadStoredGeoreference(value: string | StoredGeoreference): AffineGeoreference {
+  const v = typeof value === "string" ? (JSON.parse(value) as StoredGeoreference) : value;
+  if (!Array.isArray(v?.affine) || v.affine.length !== 6 || !v.affine.every(Number.isFinite) || !(v.radius > 0)) {
+    throw new Error(`stored georeference is not {kind, affine: [6 numbers], radius > 0}: ${JSON.stringify(value).slice(0, 200)}`);
+  }
+  return new AffineGeoreference(v.affine, v.radius);
+}

@@ -47,3 +47,4 @@ export { CraterField, randomCraters, craterProfile, CRATER_REACH, type Crater, t
 export { SimplexNoise2, Fbm, type FbmOptions } from "./noise";
 export { stream, gaussian, type Seed, type Random } from "./random";
 export { syntheticImages } from "./footprints";
+export { recordGroundTruth, loadGroundTruth, trueMeasure, type GroundTruthRow } from "./truth-table";
