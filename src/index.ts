@@ -64,4 +64,14 @@ export {
   progressReporter, OUTCOME_COLORS, QUEUE_COLORS, STATUS_COLORS,
 } from "./display";
 export type { Rendered, AttemptBar } from "./display";
-export { syntheticImages } from "./synthetic/footprints";
+
+// Planetary images and their labels, georeferences, ISIS control networks, synthetic campaigns with ground truth,
+// and the computer-vision functions: pure functions, usable without any queue.
+export * from "./image";
+export { affineOf, storeGeoreference, loadStoredGeoreference } from "./image/georeference";
+export type { StoredGeoreference } from "./image/georeference";
+export { writeGeoTiff } from "./image/geotiff-write";
+export * from "./controlnet";
+export * from "./synthetic";
+export * from "./vision";
+export { imageNameOf } from "./graph/load";
