@@ -1,0 +1,22 @@
+/** Images (ISIS3 cubes, GeoTIFFs) and their labels (PVL): the public API of src/image and src/pvl. */
+export { openImage } from "./open";
+export type { Image, IsisImage, GeoTiffImage, ImageFormat, OpenImageOptions } from "./image";
+export { DEFAULT_RADIUS_M } from "./image";
+export { ImageError } from "./errors";
+export type { Raster, PixelWindow } from "./raster";
+export { createRaster } from "./raster";
+export type { Georeference, LonLat, PixelPoint, AffineCoefficients, GdalGeoTransform } from "./georeference";
+export { AffineGeoreference, footprintRing, footprintWkt } from "./georeference";
+export { IsisMappingGeoreference, isisMappingGeoreference } from "./isis-mapping";
+export type { IsisMappingParameters, IsisProjectionName } from "./isis-mapping";
+export { readSidecarGeoreference, sidecarPath, SIDECAR_SUFFIX } from "./sidecar";
+export type { GeoTiffLabel, GeoTiffDataType } from "./geotiff-label";
+export { geoTiffGeoreference, geoTiffRadius } from "./geotiff-georef";
+export { isisCoreLayout } from "./isis-core";
+export type { IsisCoreLayout } from "./isis-core";
+export { ISIS_SPECIAL, BYTES_PER_PIXEL as ISIS_BYTES_PER_PIXEL } from "./isis-pixels";
+export type { IsisPixelType } from "./isis-pixels";
+export { openFileSource } from "./byte-source";
+export type { ByteSource } from "./byte-source";
+export { MAX_WINDOW_PIXELS } from "./window";
+export * from "../pvl";
