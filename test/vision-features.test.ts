@@ -123,3 +123,17 @@ describe("matchFeatures", () => {
     expect(wasmHeapProbe()).toBe(base);
   });
 });
+
+describe("extractFeatures on a featureless raster", () => {
+  it("returns no keypoints and empty descriptors of the method's type", async () => {
+    await loadOpenCv();
+    const flat: Raster = { width: 64, height: 64, data: new Float32Array(64 * 64).fill(7) };
+    const kaze = extractFeatures(flat, { method: "kaze" });
+    expect(kaze.keypoints).toEqual([]);
+    expect(kaze.descriptors).toBeInstanceOf(Float32Array);
+    expect(kaze.norm).toBe("l2");
+    const orb = extractFeatures(flat, { method: "orb" });
+    expect([orb.keypoints.length, orb.descriptors.length, orb.descriptorSize, orb.norm]).toEqual([0, 0, 32, "hamming"]);
+    expect(matchFeatures(orb, orb)).toEqual([]);
+  });
+});

@@ -173,9 +173,12 @@ export function extractFeatures(raster: Raster, options: FeatureOptions): Featur
       const k = kpv.get(i) as { pt: { x: number; y: number }; response: number; size: number; angle: number; octave: number };
       keypoints.push({ x: k.pt.x, y: k.pt.y, response: k.response, size: k.size, angle: k.angle, octave: k.octave });
     }
-    const isFloat = desc.type() === cv.CV_32F;
+    // KAZE descriptors are float; ORB and AKAZE (MLDB) are binary. Decided by method: an empty Mat has no type.
+    const isFloat = options.method === "kaze";
     const descriptorSize = count > 0 ? desc.cols : options.method === "kaze" ? 64 : options.method === "orb" ? 32 : 61;
-    const all: Uint8Array | Float32Array = count === 0 ? (options.method === "kaze" ? new Float32Array(0) : new Uint8Array(0)) : isFloat ? Float32Array.from(desc.data32F) : Uint8Array.from(desc.data);
+    let all: Uint8Array | Float32Array;
+    if (count === 0) all = isFloat ? new Float32Array(0) : new Uint8Array(0);
+    else all = isFloat ? Float32Array.from(desc.data32F) : Uint8Array.from(desc.data);
     let order = keypoints.map((_, i) => i);
     if (options.method !== "orb" && options.nfeatures !== undefined && count > options.nfeatures) {
       order = order.sort((a, b) => keypoints[b]!.response - keypoints[a]!.response).slice(0, options.nfeatures);
@@ -208,8 +211,8 @@ export interface MatchOptions {
 /**
  * Brute-force k-nearest-neighbour matching of `a`'s descriptors (query) against `b`'s (train) with Lowe's ratio test:
  * a query's nearest neighbour is kept only if it is clearly closer than the second nearest, which discards ambiguous
- * features (repetitive texture) that a plain nearest neighbour would mis-pair. Hamming distance for binary descriptors,
- * L2 for float ones.
+ * features (repetitive texture) that a plain nearest neighbour would mis-pair. Hamming distance for binary descriptors
+ * (`Uint8Array`), L2 for float ones. With a single train descriptor there is no second neighbour and no ratio test.
  */
 export function matchFeatures(
   a: Pick<Features, "descriptors" | "descriptorSize">,

@@ -11,18 +11,21 @@
  *
  * How, and why:
  * 1. The template is built in `moving`'s geometry: the template pixel at offset u about the match is sampled from
- *    `reference` at refPoint + A⁻¹·u (cubic spline). Matching a template rotated by 2° or scaled by 2 % against the
- *    search image otherwise costs ~0.1 px (AutoCNet's `pattern_match` on such chips: ~0.15 px RMS). With no affine
- *    and an integer `refPoint` the template is the reference pixels themselves, untouched.
+ *    `reference` at refPoint + A⁻¹·u (cubic spline). Matching a template rotated by 2° and scaled by 2 % against the
+ *    search image otherwise costs accuracy (bench/matching: 0.059 px RMS without the pre-warp, 0.012 px with it;
+ *    AutoCNet's `pattern_match`, which has none, 0.080 px). With no affine and an integer `refPoint` the template is
+ *    the reference pixels themselves, untouched.
  * 2. Coarse search: `cv.matchTemplate` (TM_CCOEFF_NORMED, as AutoCNet) of the template over the `searchSize` window
  *    about `apriori`, integer peak, then a 1-D parabola per axis through the correlation map.
  * 3. Refinement, `method: 'template'` (default): Gauss-Newton (Lucas–Kanade on translation) maximising the zero-mean
  *    normalised cross-correlation between the template and `moving` resampled at the sub-pixel offset with a cubic
- *    spline. The iteration stops at the exact maximum of the continuous correlation surface — not at a grid node of
- *    an upsampled image — so it is both more accurate and ~10–30× cheaper than AutoCNet's ×8 upsampling: only
+ *    spline. The iteration stops at the maximum of the continuous correlation surface — not at a grid node of an
+ *    upsampled image, whose 1/8 px step alone costs AutoCNet's ×8 `pattern_match` ~0.05 px RMS — and needs only
  *    templateSize² samples per iteration, 3–5 iterations. ZNCC makes it insensitive to gain and offset differences.
+ *    Measured (bench/matching, 31 px template, 61 px search, σ = 2 DN noise): ~0.013 px RMS at ~0.45 ms per point,
+ *    against ~0.052 px at ~10 ms for `pattern_match` in native OpenCV.
  *    `method: 'phase'`: phase correlation ({@link phaseCorrelate}) between the template and `moving` resampled at the
- *    current estimate, twice (the second pass measures what the first left over).
+ *    current estimate, repeated until a pass moves < `tolerance` (~0.022 px RMS, ~0.9 ms per point).
  * 4. `metric` is the ZNCC at the final position (−1…1).
  *
  * Status: `'ok'`; `'edge'` — the template footprint in `reference` or the search window in `moving` leaves the image
