@@ -7,9 +7,9 @@
  * Why a prefiltered cubic B-spline (as scipy's `map_coordinates(order=3)` / scikit-image `order=3`) and not the Keys
  * convolution kernel behind OpenCV's `INTER_CUBIC`: a sub-pixel registration compares an image resampled at a
  * fractional offset with a template. Keys' kernel damps and phase-shifts the upper half of the band by an amount that
- * depends on the fraction, which biases the estimated shift by a few hundredths of a pixel on textured images — the
- * size of the error budget. The interpolating spline is far closer to the ideal band-limited interpolator for the same
- * 4 × 4 support; the price is a recursive prefilter over the window, linear in its size.
+ * depends on the fraction, which pulls the estimated shift towards whole pixels; with an error budget of a few
+ * hundredths of a pixel that matters. The interpolating spline is much closer to the ideal band-limited interpolator
+ * for the same 4 × 4 support; the price is a recursive prefilter over the window, linear in its size.
  *
  * A window is prefiltered once ({@link splineWindow}); then any number of samples are cheap: 16 multiply-adds each, or
  * 8 per output pixel when a whole grid shares one fractional offset ({@link sampleSplineGrid}).
