@@ -6,6 +6,16 @@ import { rendered, type Rendered } from "./show";
 
 type Status = "succeeded" | "failed" | "not run";
 
+/** A control point on the map: where it is and how its registration went. */
+export interface MapPoint {
+  lon: number;
+  lat: number;
+  status?: "registered" | "candidate" | "ignored";
+  label?: string;
+}
+
+const POINT_COLORS: Record<NonNullable<MapPoint["status"]>, string> = { registered: "#1f5fd1", candidate: "#f2a900", ignored: "#9a9a9a" };
+
 function statusOf(attrs: { jobStatus: Record<string, { success: boolean }> }, func?: string): Status {
   if (!func) return "not run";
   const s = attrs.jobStatus[func];
@@ -19,7 +29,7 @@ function statusOf(attrs: { jobStatus: Record<string, { success: boolean }> }, fu
 export function footprintMap(
   nodes: Map<number, NodeAttributes> | NodeAttributes[],
   edges: Map<string, EdgeAttributes> | EdgeAttributes[],
-  options: { func?: string; title?: string; width?: number } = {},
+  options: { func?: string; title?: string; width?: number; points?: MapPoint[] } = {},
 ): Rendered {
   const nodeList = [...nodes.values()].filter((n) => n.footprint);
   const edgeList = [...edges.values()].filter((e) => e.overlap && e.overlap.length > 0);
@@ -37,7 +47,9 @@ export function footprintMap(
     if (nodeFunc) counts[status]++;
     return { type: "Feature" as const, geometry: forD3(n.footprint!), properties: { name: n.name, id: n.id, status } };
   });
+  const points = options.points ?? [];
   const text = `${title}: ${nodeList.length} footprints, ${edgeList.length} overlaps` +
+    (points.length > 0 ? `, ${points.length} points (${points.filter((p) => p.status === "registered").length} registered)` : "") +
     (nodeFunc ? " — footprints coloured" : "") +
     (options.func ? ` (${counts.succeeded} succeeded, ${counts.failed} failed, ${counts["not run"]} not run)` : "");
   if (nodeFeatures.length === 0) return rendered(`<p><b>${title}</b>: no footprints</p>`, text);
@@ -63,6 +75,11 @@ export function footprintMap(
         stroke: "#333", strokeWidth: 0.8,
         fill: nodeFunc ? (d: { properties: { status: Status } }) => d.properties.status : "none", fillOpacity: 0.35,
         title: (d: { properties: { name: string; status: Status } }) => `${d.properties.name}${nodeFunc ? `: ${d.properties.status}` : ""}`,
+      }),
+      Plot.dot(points, {
+        x: "lon", y: "lat", r: 2.2, stroke: "white", strokeWidth: 0.5,
+        fill: (p: MapPoint) => POINT_COLORS[p.status ?? "candidate"],
+        title: (p: MapPoint) => `${p.label ?? "point"}: ${p.status ?? "candidate"} (${p.lon.toFixed(4)}°, ${p.lat.toFixed(4)}°)`,
       }),
       // a projection has no axes: label the graticule lines along the south and west edges instead
       Plot.text(ticks.lon, { x: (d: number) => d, y: box.minY, text: (d: number) => `${d}°E`, dy: 10, fontSize: 9, fill: "#555" }),

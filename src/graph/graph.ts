@@ -9,7 +9,7 @@ import { WorkerSupervisor, type ClusterJobGroup } from "../campaign/supervisor";
 import { CompletedWatcher, type CompletionHandler } from "../campaign/watcher";
 import { loadConfig, parseWalltime, type Config, type ConfigInput } from "../config";
 import { openDatabase, type Database } from "../database";
-import { footprintMap, lineageView, queueDepthView, sentinelStatusView, type Rendered } from "../display";
+import { footprintMap, lineageView, queueDepthView, sentinelStatusView, type MapPoint, type Rendered } from "../display";
 import { newApplyId } from "../queue/job-id";
 import { readLineage, type Lineage } from "../queue/lineage";
 import type { Target } from "../queue/message";
@@ -309,7 +309,7 @@ export class NetworkCandidateGraph {
   }
 
   /** Footprints and overlaps on a lon/lat map, coloured by `jobStatus[func]`. */
-  footprintMap(options: { func?: string; title?: string } = {}): Rendered {
+  footprintMap(options: { func?: string; title?: string; points?: MapPoint[] } = {}): Rendered {
     return footprintMap(this.nodes, this.edges, options);
   }
 
