@@ -53,17 +53,17 @@ export function imageView(raster: Raster, options: { markers?: ImageMarker[]; ti
  * Two images side by side with a line per match (inliers green, outliers red): what matching and outlier
  * rejection did on one edge.
  */
-export function matchesView(a: Raster, b: Raster, pairs: MatchPair[], options: { title?: string; displayHeight?: number; maxLines?: number } = {}): Rendered {
+export function matchesView(a: Raster, b: Raster, pairs: MatchPair[], options: { title?: string; displayWidth?: number; maxLines?: number } = {}): Rendered {
   const gap = Math.round(Math.max(a.width, b.width) * 0.04);
   const W = a.width + gap + b.width, H = Math.max(a.height, b.height);
-  const dh = options.displayHeight ?? 360;
+  const dw = options.displayWidth ?? Math.min(960, W);
   const shown = pairs.slice(0, options.maxLines ?? 2000);
   const inliers = pairs.filter((p) => p.inlier === true).length, outliers = pairs.filter((p) => p.inlier === false).length;
   const color = (p: MatchPair) => (p.inlier === true ? "#59c36a" : p.inlier === false ? "#e15759" : "#bbbbbb");
   const lines = shown.map((p) =>
     `<line x1="${p.ax}" y1="${p.ay}" x2="${p.bx + a.width + gap}" y2="${p.by}" stroke="${color(p)}" stroke-width="1" stroke-opacity="0.8" vector-effect="non-scaling-stroke"/>`).join("");
   const title = options.title ?? "Matches";
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="-0.5 -0.5 ${W} ${H}" height="${dh}" width="${Math.round((dh * W) / H)}" style="background:#fff">` +
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="-0.5 -0.5 ${W} ${H}" width="${dw}" height="${Math.round((dw * H) / W)}" style="background:#fff">` +
     `<image href="${pngDataUri(encodePng(a))}" x="-0.5" y="-0.5" width="${a.width}" height="${a.height}" preserveAspectRatio="none"/>` +
     `<image href="${pngDataUri(encodePng(b))}" x="${a.width + gap - 0.5}" y="-0.5" width="${b.width}" height="${b.height}" preserveAspectRatio="none"/>` +
     `${lines}</svg>`;
