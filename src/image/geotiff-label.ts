@@ -38,6 +38,10 @@ const FORMATS: Record<number, string> = { 1: "uint", 2: "int", 3: "float" };
 
 export async function summariseGeoTiff(tiff: GeoTIFF, image: GeoTIFFImage, path: string): Promise<GeoTiffLabel> {
   const dir = image.fileDirectory;
+  const missing = ["ImageWidth", "ImageLength", "BitsPerSample"].filter((t) => !dir.hasTag(t as never));
+  if (missing.length > 0 || !(image.getWidth() > 0 && image.getHeight() > 0)) {
+    throw new ImageError(`not a readable TIFF image: its first directory has no ${missing.join(", ") || "width or height"}`, path);
+  }
   const spp = image.getSamplesPerPixel();
   const bits: number[] = [];
   const formats: string[] = [];

@@ -6,7 +6,11 @@
  * equal to GDAL_NODATA become NaN (compared in the file's type, so a float32 nodata such as ISIS's NULL matches);
  * NaN stays NaN. Samples are converted to float32 (exact for 8- and 16-bit integers and float32; int32/uint32 beyond
  * 2^24 and float64 are rounded). Scale/offset in GDAL metadata are not applied, as GDAL does not apply them on read.
+ *
+ * At open, every strip/tile is checked to lie inside the file: geotiff decodes a block past the end of a truncated
+ * file as zeros, which would pass for data.
  */
+import { promises as fsp } from "fs";
 import { fromFile, type GeoTIFF, type GeoTIFFImage as TiffImage } from "geotiff";
 import { ImageError } from "./errors";
 import { geoTiffGeoreference } from "./geotiff-georef";
@@ -26,6 +30,7 @@ export async function openGeoTiff(path: string, options: OpenImageOptions = {}):
   try {
     const image = await tiff.getImage(0);
     const label = await summariseGeoTiff(tiff, image, path);
+    await checkBlocksInFile(image, label, path);
     const geo = geoTiffGeoreference(label, { radius: options.radius });
     const georeference = geo.georeference ?? (geo.problem ? undefined : await readSidecarGeoreference(path));
     return new GeoTiff(path, tiff, image, label, georeference, geo.problem);
@@ -86,5 +91,31 @@ class GeoTiff implements GeoTiffImage {
     if (this.closed) return;
     this.closed = true;
     await this.tiff.close();
+  }
+}
+
+/** Throws when a strip or tile of the first image extends past the end of the file (a truncated copy). */
+async function checkBlocksInFile(image: TiffImage, label: GeoTiffLabel, path: string): Promise<void> {
+  const dir = image.fileDirectory;
+  const [offsetsTag, countsTag] = label.tiled ? ["TileOffsets", "TileByteCounts"] : ["StripOffsets", "StripByteCounts"];
+  if (!dir.hasTag(offsetsTag as never) || !dir.hasTag(countsTag as never)) {
+    throw new ImageError(`the TIFF has no ${offsetsTag}/${countsTag}: not a readable image`, path);
+  }
+  const offsets = (await dir.loadValue(offsetsTag as never)) as ArrayLike<number | bigint>;
+  const counts = (await dir.loadValue(countsTag as never)) as ArrayLike<number | bigint>;
+  const { size } = await fsp.stat(path);
+  let end = 0;
+  let block = -1;
+  for (let i = 0; i < offsets.length; i++) {
+    const count = Number(counts[i] ?? 0);
+    if (count === 0) continue; // sparse block: reads as nodata/zero by design
+    const e = Number(offsets[i]) + count;
+    if (e > end) (end = e), (block = i);
+  }
+  if (end > size) {
+    throw new ImageError(
+      `${label.tiled ? "tile" : "strip"} ${block} ends at byte ${end} but the file has only ${size} bytes: it is truncated`,
+      path,
+    );
   }
 }
