@@ -105,23 +105,32 @@ describe.skipIf(!HAVE_GDAL)(`GeoTIFFs written by GDAL read as GDAL reads them ($
       expect(theirs.filter((v) => v === 5).length).toBeGreaterThan(0);
       theirs.forEach((v, i) => (v === 5 ? expect(ours[i]).toBeNaN() : expect(ours[i]).toBe(v)));
     });
-    // ISIS's NULL as a float32 nodata: -3.4028226550889045e+38 is not exactly representable, its float32 is.
-    const nullValue = "-3.4028226550889045e+38";
-    const floats = translate("nodata-float.tif", ["-b", "1", "-ot", "Float32", "-a_nodata", nullValue]);
-    const withNull = path.join(tmp.dir, "nodata-float-filled.tif");
-    // paint a 3 × 2 block of NULL: through a raw (ENVI) copy whose bytes we can edit, then back to GeoTIFF
-    gdal("gdal_translate", ["-q", "-of", "ENVI", "-b", "1", floats, path.join(tmp.dir, "raw.img")]);
-    const raw = fs.readFileSync(path.join(tmp.dir, "raw.img"));
-    const f = new Float32Array(raw.buffer, raw.byteOffset, 250_000);
-    for (const [x, y] of [[10, 10], [11, 10], [12, 10], [10, 11], [11, 11], [12, 11]]) f[y * 500 + x] = Number(nullValue);
-    fs.writeFileSync(path.join(tmp.dir, "raw.img"), raw);
-    gdal("gdal_translate", ["-q", "-of", "GTiff", "-a_nodata", nullValue, path.join(tmp.dir, "raw.img"), withNull]);
-    await withImage(withNull, async (im) => {
-      const r = await im.read({ x: 9, y: 10, width: 5, height: 2 });
-      expect(Array.from(r.data).map((v) => Number.isNaN(v))).toEqual([false, true, true, true, false, false, true, true, true, false]);
-      expect(r.data[0]).toBe(Math.fround(gdalValues(withNull, [[9, 10]])[0]!));
-    });
+    // ISIS's NULL as a float32 nodata (-3.4028226550889045e+38 is not exactly a float32; its rounding is), and -inf
+    // (GDAL writes it as the text "-inf").
+    for (const nodata of ["-3.4028226550889045e+38", "-inf"]) {
+      const painted = paint(`nodata${nodata}`, [[10, 10], [11, 10], [12, 10], [10, 11], [11, 11], [12, 11]], nodata === "-inf" ? -Infinity : Number(nodata), nodata);
+      await withImage(painted, async (im) => {
+        expect((im as GeoTiffImage).label.noData).toBe(nodata === "-inf" ? -Infinity : -3.4028226550889045e38);
+        const r = await im.read({ x: 9, y: 10, width: 5, height: 2 });
+        expect(Array.from(r.data).map((v) => Number.isNaN(v)), nodata).toEqual([false, true, true, true, false, false, true, true, true, false]);
+        expect(r.data[0]).toBe(Math.fround(gdalValues(painted, [[9, 10]])[0]!));
+        expect(gdalValues(painted, [[10, 10]])[0]).toBe(nodata === "-inf" ? -Infinity : Number("-3.40282265508890e+38"));
+      });
+    }
   });
+
+  /** A float32 GeoTIFF of the cube with `value` written at `pixels`, through an editable raw (ENVI) copy. */
+  function paint(name: string, pixels: Array<[number, number]>, value: number, nodata: string): string {
+    const raw = path.join(tmp.dir, `${name.replace(/\W+/g, "_")}.img`);
+    gdal("gdal_translate", ["-q", "-of", "ENVI", "-b", "1", "-ot", "Float32", CUBE, raw]);
+    const bytes = fs.readFileSync(raw);
+    const f = new Float32Array(bytes.buffer, bytes.byteOffset, 250_000);
+    for (const [x, y] of pixels) f[y * 500 + x] = value;
+    fs.writeFileSync(raw, bytes);
+    const out = raw.replace(/\.img$/, ".tif");
+    gdal("gdal_translate", ["-q", "-of", "GTiff", "-a_nodata", nodata, raw, out]);
+    return out;
+  }
 
   describe("georeference equals GDAL's", () => {
     it.each<[string, string[]]>([

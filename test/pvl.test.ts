@@ -192,6 +192,14 @@ describe("PVL syntax", () => {
     expect(pvlScalar(pvlGet(label, "missing"))).toBeUndefined();
   });
 
+  it("Windows line ends (CRLF) and a UTF-8 byte order mark read like LF", async () => {
+    const text = 'Object = IsisCube\r\n  Path = abc-\r\n         def\r\n  Title = "two\r\n   lines"\r\n  R = 5 <m>\r\nEnd_Object\r\nEnd\r\n';
+    expect(parsePvl(text)).toEqual({ IsisCube: { Path: "abcdef", Title: "two lines", R: { value: 5, unit: "m" } } });
+    const file = path.join(tmp.dir, "crlf-bom.lbl");
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text), Buffer.alloc(100)]));
+    expect(await readCubeLabel(file)).toEqual(parsePvl(text));
+  });
+
   it("begin_object/begin_group aliases and a label without End (detached labels may omit it)", () => {
     const label = parsePvl("BEGIN_OBJECT = A\n  begin_group = B\n    X = 1\n  end_group\nend_object\n");
     expect(pvlGet(label, "A", "B", "X")).toBe(1);

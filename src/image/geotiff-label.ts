@@ -75,7 +75,7 @@ export async function summariseGeoTiff(tiff: GeoTIFF, image: GeoTIFFImage, path:
     compression: Number(dir.getValue("Compression") ?? 1),
     planarConfiguration: Number(dir.getValue("PlanarConfiguration") ?? 1),
     photometricInterpretation: dir.hasTag("PhotometricInterpretation") ? Number(dir.getValue("PhotometricInterpretation")) : undefined,
-    noData: image.getGDALNoData(),
+    noData: parseNoData(dir.hasTag("GDAL_NODATA") ? dir.getValue("GDAL_NODATA") : undefined),
     rasterType: geoKeys?.GTRasterTypeGeoKey === 2 ? "PixelIsPoint" : "PixelIsArea",
     modelTransformation: await numbers("ModelTransformation"),
     modelTiepoint: await numbers("ModelTiepoint"),
@@ -83,4 +83,15 @@ export async function summariseGeoTiff(tiff: GeoTIFF, image: GeoTIFFImage, path:
     geoKeys,
     images: await tiff.getImageCount(),
   };
+}
+
+/** GDAL_NODATA is text: a number, or "nan", "inf", "-inf" (which Number() would turn into NaN, losing ±inf). */
+export function parseNoData(text: unknown): number | null {
+  if (typeof text !== "string") return null;
+  const t = text.replace(/\0+$/, "").trim().toLowerCase();
+  if (t === "") return null;
+  if (/^[+-]?inf(inity)?$/.test(t)) return t.startsWith("-") ? -Infinity : Infinity;
+  if (t === "nan") return NaN;
+  const n = Number(t);
+  return Number.isNaN(n) ? null : n;
 }

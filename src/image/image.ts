@@ -53,7 +53,10 @@ export interface OpenImageOptions {
    * and without a known EPSG datum). Default {@link DEFAULT_RADIUS_M}, the Moon's.
    */
   radius?: number;
-  /** How to open a file for positioned reads (default: the file system). Tests use it to count bytes read. */
+  /**
+   * How ISIS cubes and labels are opened for positioned reads (default: the file system); tests use it to count the
+   * bytes a read costs. GeoTIFFs are read through geotiff's own file source.
+   */
   openSource?: (path: string) => Promise<ByteSource>;
   /** see ReadLabelOptions.maxLabelBytes */
   maxLabelBytes?: number;
