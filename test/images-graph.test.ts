@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetworkCandidateGraph } from "../src/graph";
+import { addImages } from "../src/graph/load";
 import { loadStoredGeoreference } from "../src/image/georeference";
 import { openImage } from "../src/image";
 import { loadGroundTruth, recordGroundTruth, syntheticCampaign, trueMeasure, truePixel, type SyntheticCampaign } from "../src/synthetic";
@@ -101,3 +102,24 @@ function ringArea(ring: number[][]): number {
   for (let i = 0; i + 1 < ring.length; i++) s += ring[i]![0]! * ring[i + 1]![1]! - ring[i + 1]![0]! * ring[i]![1]!;
   return s / 2;
 }
+
+describe("warnings at scale", () => {
+  it("2 000 images with bad footprints print one line per reason with a count and the first names, not 2 000 lines", async () => {
+    const logs: string[] = [];
+    const images = [
+      ...Array.from({ length: 1500 }, (_, i) => ({ name: `bow-${i}`, footprint: { type: "Polygon", coordinates: [[[20, 20], [21, 21], [21, 20], [20, 21], [20, 20]]] } })),
+      ...Array.from({ length: 500 }, (_, i) => ({ name: `empty-${i}`, footprint: "POLYGON EMPTY" })),
+      ...Array.from({ length: 3 }, (_, i) => ({ name: `nofile-${i}`, path: path.join(tmp, `missing-${i}.tif`) })),
+      { name: "fine", footprint: "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))" },
+    ];
+    const report = await addImages(ncg.db, images as never, (l) => logs.push(l));
+    expect(report.ignored.length).toBe(2003);
+    expect(logs).toHaveLength(3);
+    expect(logs[0]).toMatch(/^1500 images: invalid footprint \(self-intersecting ring\) \(bow-0, bow-1, bow-2, … \(1497 more\)\); stored with ignore = true/);
+    expect(logs[1]).toMatch(/^500 images: invalid footprint \(empty footprint\) \(empty-0, empty-1, empty-2, … \(497 more\)\)/);
+    expect(logs[2]).toMatch(/^3 images: cannot read …: .* \(nofile-0, nofile-1, nofile-2\)/);
+    // every reason stays in the database
+    const [n] = await ncg.db.query<{ n: string }>("SELECT count(*) AS n FROM images WHERE ignore AND (name LIKE 'bow-%' OR name LIKE 'empty-%' OR name LIKE 'nofile-%')");
+    expect(Number(n!.n)).toBe(2003);
+  }, 120_000);
+});

@@ -71,6 +71,7 @@ async function readFileFacts(file: string, name: string): Promise<FileFacts | st
  */
 export async function addImages(db: Database, images: (ImageInput | string)[], log: (line: string) => void): Promise<AddImagesReport> {
   const report: AddImagesReport = { added: 0, updated: 0, ignored: [] };
+  const warnings = new WarningSummary("stored with ignore = true; all reasons: SELECT name, ignore_reason FROM images WHERE ignore");
   for (const input of images) {
     const image: ImageInput = typeof input === "string" ? { name: imageNameOf(input), path: input } : input;
     let facts: FileFacts | undefined;
@@ -92,7 +93,7 @@ export async function addImages(db: Database, images: (ImageInput | string)[], l
       : typeof footprintInput === "string" ? footprintInput : footprintInput === undefined ? null : JSON.stringify(footprintInput);
     if (!parsed.ok) {
       report.ignored.push({ name: image.name, reason: parsed.reason });
-      log(`image ${image.name}: ${problem ? "" : "invalid footprint ("}${parsed.reason}${problem ? "" : ")"}; stored with ignore = true`);
+      warnings.add(problem ? parsed.reason : `invalid footprint (${parsed.reason})`, image.name, [image.path, image.name]);
     }
     const rows = await db.query<{ inserted: boolean }>(
       `INSERT INTO images (name, path, footprint, ignore, ignore_reason, format, width, height, bands, serial, georef)
@@ -108,6 +109,7 @@ export async function addImages(db: Database, images: (ImageInput | string)[], l
     if (rows[0]?.inserted) report.added++;
     else report.updated++;
   }
+  warnings.flush(log);
   return report;
 }
 
@@ -132,12 +134,13 @@ export async function loadGraph(db: Database, query: string, params: unknown[], 
   const nodes = new Map<number, NodeAttributes>();
   const edges = new Map<string, EdgeAttributes>();
   const valid: { id: number; coords: MultiPolygonCoords }[] = [];
+  const warnings = new WarningSummary("marked ignored, left out of the graph; all reasons: SELECT name, ignore_reason FROM images WHERE ignore");
   for (const row of rows) {
     const id = Number(row.id);
     const fp = footprints.get(id);
     const parsed = parseFootprint(fp?.footprint ?? null);
     if (!parsed.ok) {
-      log(`image ${id} (${fp?.name ?? "?"}): invalid footprint (${parsed.reason}); marked ignored, left out of the graph`);
+      warnings.add(`invalid footprint (${parsed.reason})`, fp?.name ?? String(id), [fp?.name]);
       await db.query("UPDATE images SET ignore = true, ignore_reason = $2 WHERE id = $1", [id, parsed.reason]);
       continue;
     }
@@ -151,6 +154,7 @@ export async function loadGraph(db: Database, query: string, params: unknown[], 
   for (const o of found) {
     edges.set(edgeKey(o.source, o.destination), { source: o.source, destination: o.destination, overlap: o.overlap, overlapArea: o.area, jobStatus: {} });
   }
+  warnings.flush(log);
   await storeEdges(db, [...edges.values()]);
   return { nodes, edges };
 }
@@ -179,5 +183,38 @@ async function storeEdges(db: Database, all: EdgeAttributes[]): Promise<void> {
       [chunk.map((e) => e.source), chunk.map((e) => e.destination),
         chunk.map((e) => JSON.stringify(toGeoJSON(e.overlap ?? []))), chunk.map((e) => e.overlapArea)],
     );
+  }
+}
+
+/**
+ * Warnings about many images, summarised: one line per reason with how many images and the first few names,
+ * instead of a line per image (25 000 images with 22 000 bad footprints print a handful of lines). Every
+ * reason stays queryable in the database.
+ */
+export class WarningSummary {
+  private readonly byReason = new Map<string, string[]>();
+
+  constructor(private readonly consequence: string, private readonly firstNames = 3) {}
+
+  /** `mentions`: the image's own path or name inside the reason, replaced so that equal problems group together. */
+  add(reason: string, name: string, mentions: (string | undefined)[] = []): void {
+    let key = reason;
+    for (const m of mentions) if (m) key = key.split(m).join("…");
+    const names = this.byReason.get(key) ?? [];
+    names.push(name);
+    this.byReason.set(key, names);
+  }
+
+  lines(): string[] {
+    return [...this.byReason].map(([reason, names]) => {
+      const shown = names.slice(0, this.firstNames).join(", ") + (names.length > this.firstNames ? `, … (${names.length - this.firstNames} more)` : "");
+      return names.length === 1 ? `image ${names[0]}: ${reason}; ${this.consequence}`
+        : `${names.length} images: ${reason} (${shown}); ${this.consequence}`;
+    });
+  }
+
+  flush(log: (line: string) => void): void {
+    for (const line of this.lines()) log(line);
+    this.byReason.clear();
   }
 }
