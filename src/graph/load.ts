@@ -55,9 +55,19 @@ async function readFileFacts(file: string, name: string): Promise<FileFacts | st
         `${file} has no georeference (no ISIS Mapping group, no GeoTIFF georeferencing, no ${path.basename(file)}.georef.json beside it); ` +
         "give a footprint, or write the sidecar (see README: images)";
     }
+    const stored = storeGeoreference(geo);
+    // the database keeps an affine map: refuse a georeference that is not one (planetographic latitudes)
+    const far = geo.pixelToGround(image.width - 1, image.height - 1);
+    const [ca, cb, cc, cd, ce, cf] = stored.affine;
+    const dLon = ca * (image.width - 1) + cb * (image.height - 1) + cc - far.lon, dLat = cd * (image.width - 1) + ce * (image.height - 1) + cf - far.lat;
+    const pixelDeg = Math.hypot(ca, cd) || 1;
+    if (Math.hypot(dLon, dLat) > 1e-6 * pixelDeg) {
+      return `${file}: its ${geo.kind} georeference is not affine in longitude/latitude (off by ${(Math.hypot(dLon, dLat) / pixelDeg).toExponential(2)} px at the far corner); ` +
+        "the database stores affine georeferences only: map-project it to planetocentric latitudes, or give a .georef.json";
+    }
     return {
       footprint: footprintWkt(geo, image.width, image.height), format: image.format, width: image.width, height: image.height,
-      bands: image.bands, serial: serialOf(image, name), georef: storeGeoreference(geo),
+      bands: image.bands, serial: serialOf(image, name), georef: stored,
     };
   } finally {
     await image.close().catch(() => {});
