@@ -10,6 +10,7 @@
 import * as path from "path";
 import { loadConfig } from "../src/config";
 import { NetworkCandidateGraph } from "../src/graph";
+import { recordGroundTruth, syntheticCampaign } from "../src/synthetic";
 import { syntheticImages } from "../src/synthetic/footprints";
 import { formatLineage } from "../src/queue/lineage";
 
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     console.log(`  ${report.added} added, ${report.updated} updated, ${report.ignored.length} ignored`);
 
     step("NetworkCandidateGraph.fromDatabase()");
-    await ncg.loadFromDatabase();
+    await ncg.loadFromDatabase("SELECT * FROM images WHERE name LIKE 'CTX_demo_%' AND NOT ignore ORDER BY id");
     console.log(`  ${ncg.nodes.size} nodes, ${ncg.edges.size} edges (pairs of footprints that overlap)`);
 
     const edges = [...ncg.edges.values()];
@@ -80,9 +81,28 @@ async function main(): Promise<void> {
 
     if (done.completed !== handle.count || r.n !== handle.count) throw new Error(`demo: expected ${handle.count} results, got ${r.n}`);
     step(`done: ${done.completed} of ${handle.count} jobs completed, none lost`);
+
+    await controlNetworkDemo(ncg, step);
   } finally {
     await ncg.close();
   }
+}
+
+/**
+ * Part two: real pixels. A small synthetic campaign (frames rendered from a cratered ground with exact maps,
+ * stored with deliberately wrong a-priori georeferences) becomes images in the database, with its ground truth.
+ */
+async function controlNetworkDemo(ncg: NetworkCandidateGraph, step: (s: string) => void): Promise<void> {
+  const dir = path.resolve(process.env.AUTOCNET_DEMO_CAMPAIGN ?? path.join(".autocnet", "demo-campaign"));
+  step(`a synthetic campaign: 3 frames of 192 × 192 pixels with exact ground truth, in ${dir}`);
+  const campaign = await syntheticCampaign({ frames: 3, size: 192, seed: 2026, outDir: dir, prefix: "demo_frame", center: { lon: 10, lat: 10 } });
+  console.log(`  ${campaign.reused ? "reused (cached)" : `rendered in ${(campaign.timings.reduce((t, f) => t + f.renderMs + f.writeMs, 0) / 1000).toFixed(1)} s`}: ` +
+    campaign.frames.map((f) => path.basename(f.path)).join(", "));
+  const report = await ncg.addImages(campaign.frames.map((f) => f.path));
+  await recordGroundTruth(ncg.db, campaign);
+  console.log(`  images from the GeoTIFFs: ${report.added} added, ${report.updated} updated, ${report.ignored.length} ignored; ground truth recorded`);
+  await ncg.loadFromDatabase("SELECT * FROM images WHERE name LIKE 'demo_frame_%' AND NOT ignore ORDER BY id");
+  console.log(`  ${ncg.nodes.size} nodes, ${ncg.edges.size} edges`);
 }
 
 if (require.main === module) {

@@ -1,4 +1,5 @@
 /** Errors that carry a one-line, actionable message. */
+import { maskSecrets } from "./secrets";
 
 /** A problem in a configuration file or object: names the key path and the file. */
 export class ConfigError extends Error {
@@ -16,15 +17,22 @@ export class WalltimeError extends Error {
   }
 }
 
-/** A service (Redis, database, scheduler) that cannot be reached. */
+/**
+ * Why a connection failed: the server refused our credentials (`auth`), TLS verification or the TLS
+ * handshake failed (`tls`), nothing listens there (`refused`), no answer in time (`timeout`), the host name
+ * does not resolve (`not-found`), a role or database the server does not have (`missing`), or other.
+ */
+export type ConnectionFailure = "auth" | "tls" | "refused" | "timeout" | "not-found" | "missing" | "other";
+
+/** A service (Redis, database, scheduler) that cannot be reached or refused us; `reason` says which. */
 export class ConnectionError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly reason: ConnectionFailure = "other") {
     super(message);
     this.name = "ConnectionError";
   }
 }
 
+/** An error's message as text for a log or a record, with any URL password or secret value masked. */
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  return maskSecrets(err instanceof Error ? err.message : String(err));
 }

@@ -12,13 +12,15 @@ const demo = path.join(__dirname, "..", "build", "examples", "demo.js");
 describe("npm run demo (the main job)", () => {
   const config = testConfig();
   const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), "acn-demo-"));
-  const env = { ...process.env, AUTOCNET_DEMO_DB: dbDir, AUTOCNET_DEMO_BASENAME: config.redis.basename };
+  const campaignDir = fs.mkdtempSync(path.join(os.tmpdir(), "acn-demo-campaign-"));
+  const env = { ...process.env, AUTOCNET_DEMO_DB: dbDir, AUTOCNET_DEMO_BASENAME: config.redis.basename, AUTOCNET_DEMO_CAMPAIGN: campaignDir };
 
   afterAll(async () => {
     const redis = await connectRedis(config.redis);
     await new QueueSet(redis, config).clear();
     redis.disconnect();
     fs.rmSync(dbDir, { recursive: true, force: true });
+    fs.rmSync(campaignDir, { recursive: true, force: true });
   });
 
   it("runs end to end, twice: every job completes, the stalled edge is re-parameterised by the sentinel", () => {
@@ -32,6 +34,10 @@ describe("npm run demo (the main job)", () => {
       expect(r.stdout).toMatch(/processing 0, working 0, completed 0, dead-letter 0, quarantine 0/);
       expect(r.stdout).toMatch(/requeued #1 +cause: walltime exceeded +params \{"delay_seconds":8,"walltime":3\} -> \{"delay_seconds":0,"walltime":6\}/);
       expect(r.stdout).toMatch(/completed #2/);
+      // part two: a synthetic campaign becomes images with ground truth (rendered once, then reused from its cache)
+      expect(r.stdout).toContain(run === 1 ? "images from the GeoTIFFs: 3 added, 0 updated, 0 ignored" : "images from the GeoTIFFs: 0 added, 3 updated, 0 ignored");
+      expect(r.stdout).toContain(run === 1 ? "rendered in" : "reused (cached)");
+      expect(r.stdout).toMatch(/3 nodes, 2 edges/);
     }
   });
 });

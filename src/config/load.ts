@@ -3,7 +3,8 @@ import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { ConfigError } from "../errors";
-import { AUTOCNET_SECTIONS, configSchema, KNOWN_KEYS, type Config, type ConfigInput, type DatabaseConfig } from "./schema";
+import { maskSecrets } from "../secrets";
+import { AUTOCNET_SECTIONS, configSchema, KNOWN_KEYS, type Config, type ConfigInput, type DatabaseConfig, type RedisConfig } from "./schema";
 import { formatWalltime } from "./walltime";
 
 /** Environment variables naming a configuration file, as AutoCNet's. */
@@ -41,7 +42,7 @@ export function loadConfig(source?: string | ConfigInput, options: LoadOptions =
     try {
       raw = parseYaml(text) ?? {};
     } catch (err) {
-      throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message.split("\n")[0]}`, undefined, file);
+      throw new ConfigError(`${file}: not valid YAML: ${maskSecrets((err as Error).message.split("\n")[0])}`, undefined, file);
     }
   }
   return validateConfig(raw ?? {}, file, options);
@@ -58,13 +59,15 @@ function validateConfig(raw: unknown, file: string | undefined, options: LoadOpt
     const issue = parsed.error.issues[0];
     const keyPath = issue.path.join(".");
     const got = valueAt(raw, issue.path);
-    const shown = got === undefined ? "" : ` (got ${JSON.stringify(got)})`;
+    // a value shown back is masked: a URL's password, a secret query parameter, a key named like password
+    const shown = got === undefined ? "" : ` (got ${typeof got === "string" ? JSON.stringify(maskSecrets(got, { key: keyPath })) : maskSecrets(got, { key: keyPath })})`;
     throw new ConfigError(`${where}: ${keyPath || "(top level)"}: ${issue.message}${shown}`, keyPath, file);
   }
   const value = parsed.data;
   const dir = file ? path.dirname(file) : process.cwd();
   const config: Config = {
     ...value,
+    redis: normaliseRedis(value.redis, dir),
     database: normaliseDatabase(value.database ?? undefined, dir),
     jobs: value.jobs.map((p) => path.resolve(dir, p)),
     source: file,
@@ -79,6 +82,14 @@ function validateConfig(raw: unknown, file: string | undefined, options: LoadOpt
 function normaliseDatabase(db: DatabaseConfig | undefined, dir: string): DatabaseConfig | undefined {
   if (db !== undefined && "embedded" in db) return { embedded: path.resolve(dir, db.embedded) };
   return db;
+}
+
+/** TLS files are relative to the config file. */
+function normaliseRedis(redis: RedisConfig, dir: string): RedisConfig {
+  if (!redis.tls) return redis;
+  const tls = { ...redis.tls };
+  for (const k of ["ca", "cert", "key"] as const) if (tls[k] !== undefined) tls[k] = path.resolve(dir, tls[k]!);
+  return { ...redis, tls };
 }
 
 function valueAt(raw: unknown, keyPath: PropertyKey[]): unknown {
@@ -101,7 +112,13 @@ function unknownKeys(raw: Record<string, unknown>): string[] {
       continue;
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) continue;
-    for (const key of Object.keys(value)) if (!known.has(key)) out.push(`${section}.${key}`);
+    for (const [key, sub] of Object.entries(value)) {
+      if (!known.has(key)) out.push(`${section}.${key}`);
+      const nested = KNOWN_KEYS[`${section}.${key}`];
+      if (nested && typeof sub === "object" && sub !== null && !Array.isArray(sub)) {
+        for (const k of Object.keys(sub)) if (!nested.has(k)) out.push(`${section}.${key}.${k}`);
+      }
+    }
   }
   return out;
 }
@@ -121,12 +138,40 @@ export function configToInput(config: Config): ConfigInput {
   return out;
 }
 
-/** Writes a config for worker processes to a file, unless it came from one; returns the path. */
+/** Config files this process wrote (they hold the config's passwords): config -> its private directory. */
+const written = new WeakMap<Config, string>();
+
+/**
+ * Writes a config for worker processes to a file, unless it came from one; returns the path. The file
+ * holds the config's passwords: it is readable by this user only (0600, in a 0700 directory of its own),
+ * and `removeConfigFile` deletes it (the graph does at close).
+ */
 export function ensureConfigFile(config: Config): string {
   if (config.source) return config.source;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "autocnet-config-"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "autocnet-config-")); // mode 0700
   const file = path.join(dir, "config.yml");
-  fs.writeFileSync(file, stringifyYaml(configToInput(config)));
+  const fd = fs.openSync(file, "wx", 0o600);
+  try {
+    fs.fchmodSync(fd, 0o600);
+    fs.writeSync(fd, stringifyYaml(configToInput(config)));
+  } finally {
+    fs.closeSync(fd);
+  }
   config.source = file;
+  written.set(config, dir);
   return file;
+}
+
+/** Whether `config.source` is a file `ensureConfigFile` wrote (and `removeConfigFile` would delete). */
+export function isWrittenConfigFile(config: Config): boolean {
+  return written.has(config);
+}
+
+/** Deletes the file `ensureConfigFile` wrote for this config (if it wrote one), and forgets it. */
+export function removeConfigFile(config: Config): void {
+  const dir = written.get(config);
+  if (dir === undefined) return;
+  written.delete(config);
+  fs.rmSync(dir, { recursive: true, force: true });
+  config.source = undefined;
 }

@@ -12,6 +12,30 @@ const positiveInt = z.union([z.number().int().positive(), z.string().regex(/^\d+
 const seconds = z.number().positive("expected a positive number of seconds");
 const walltime = z.string({ error: "expected a SLURM time string such as \"00:30:00\" (a bare number is ambiguous)" });
 
+/**
+ * TLS towards Redis (also for rediss:// URLs): files are paths, relative to the config file. `cert` and
+ * `key` are the client certificate a server with `tls-auth-clients yes` requires; `ca` the certificate
+ * authority that signed the server's; `servername` the name checked against the server's certificate
+ * (default: the host); `reject_unauthorized: false` skips verification (never on a shared network).
+ */
+const tlsShape = z.object({
+  ca: z.string().min(1).optional(),
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  servername: z.string().min(1).optional(),
+  reject_unauthorized: z.boolean().default(true),
+});
+const tlsSchema = z.union([z.boolean(), tlsShape], { error: "expected true, or a mapping with ca, cert, key, servername, reject_unauthorized" })
+  .transform((t, ctx) => {
+    if (t === false) return undefined;
+    const tls = t === true ? tlsShape.parse({}) : t;
+    if ((tls.cert === undefined) !== (tls.key === undefined)) {
+      ctx.addIssue({ code: "custom", path: [tls.cert === undefined ? "cert" : "key"], message: "a client certificate needs both cert and key (paths to PEM files)" });
+      return z.NEVER;
+    }
+    return tls;
+  });
+
 const redisShape = z.object({
   host: z.string().default("127.0.0.1"),
   port: port.default(6379),
@@ -23,6 +47,7 @@ const redisShape = z.object({
   processing_queue: z.string().min(1).optional(),
   working_queue: z.string().min(1).optional(),
   completed_queue: z.string().min(1).optional(),
+  tls: tlsSchema.optional(),
 });
 const redisSchema = redisShape.transform((r) => ({
   ...r,
@@ -90,6 +115,8 @@ export const configSchema = z.object({
 
 
 export type RedisConfig = z.output<typeof redisSchema>;
+/** `redis.tls` after loading: file paths are absolute (resolved against the config file's directory). */
+export type RedisTlsConfig = z.output<typeof tlsShape>;
 /**
  * `walltime` is the default walltime in seconds; `queue` the SLURM partition (`cluster.queue` or its alias
  * `cluster.partition`); `concurrency` how many local worker processes run at once; `heartbeat` seconds between
@@ -119,6 +146,7 @@ export type ConfigInput = Partial<z.input<typeof configSchema>> & { [section: st
 /** Keys each section knows (others are reported as unknown). */
 export const KNOWN_KEYS: Record<string, Set<string>> = {
   redis: new Set(Object.keys(redisShape.shape)),
+  "redis.tls": new Set(Object.keys(tlsShape.shape)),
   cluster: new Set(Object.keys(clusterShape.shape)),
   database: new Set([...Object.keys(databaseObject.shape), "embedded"]),
 };
