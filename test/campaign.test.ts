@@ -3,6 +3,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterBackend, ClusterSubmission, SubmitRequest } from "../src/cluster/backend";
+import { capResult } from "../src/campaign/job-ledger";
 import { NetworkCandidateGraph } from "../src/graph";
 import { decodeMessage } from "../src/queue/message";
 import { connectRedis } from "../src/queue/redis";
@@ -134,6 +135,17 @@ describe("campaign", () => {
       expect([...b.nodes.values()].map((n) => n.jobStatus.footprint_stats?.jobId).sort()).toEqual(jobIds);
       await until("graph b's callbacks", () => seenB.length === 6);
       expect([...seenB].sort()).toEqual(jobIds);
+      // the job's return value travels with its completion into jobStatus, in both graphs and in the database
+      for (const g of [a, b]) {
+        for (const n of g.nodes.values()) expect(n.jobStatus.footprint_stats?.result).toMatchObject({ area: 4, centroid: [expect.any(Number), 1] });
+      }
+      const fresh = await NetworkCandidateGraph.connect(config, { sentinel: false, watcher: false, log: () => {} });
+      try {
+        await fresh.loadFromDatabase(query);
+        expect([...fresh.nodes.values()].map((n) => (n.jobStatus.footprint_stats?.result as { area: number }).area)).toEqual([4, 4, 4, 4, 4, 4]);
+      } finally {
+        await fresh.close();
+      }
       // whichever watchers took them, each completion was handled once
       await until("both watchers to finish handling", () => a.watcher.status().handled + b.watcher.status().handled >= 6);
       expect(a.watcher.status().handled + b.watcher.status().handled).toBe(6);
@@ -167,5 +179,16 @@ describe("campaign", () => {
       await ncg.clearQueues();
       await ncg.close();
     }
+  });
+});
+
+describe("job results", () => {
+  it("are kept whole up to 16 KiB; larger ones are replaced by their size", () => {
+    expect(capResult({ area: 4 })).toEqual({ area: 4 });
+    const big = { data: "x".repeat(20_000) };
+    expect(capResult(big)).toEqual({ truncated: true, bytes: JSON.stringify(big).length });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(capResult(cyclic)).toEqual({ unserialisable: true });
   });
 });

@@ -64,36 +64,38 @@ export class JobLedger {
   async recordOutcome(m: CompletionMessage): Promise<JobStatus> {
     const status: JobStatus = {
       success: m.status !== "dead", attempts: m.attempt, lastParams: m.kwargs, finishedAt: new Date(m.finished_at).toISOString(),
-      jobId: m.job_id, ...(m.reason ? { reason: m.reason } : {}),
+      jobId: m.job_id, ...(m.reason ? { reason: m.reason } : {}), ...(m.result !== undefined ? { result: capResult(m.result) } : {}),
     };
+    const result = status.result === undefined ? null : JSON.stringify(status.result);
     const job = parseJobId(m.job_id);
     if (job) {
       await this.db.query(
-        `INSERT INTO job_outcomes (job_id, apply_id, idx, func, outcome, attempts, reason, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO job_outcomes (job_id, apply_id, idx, func, outcome, attempts, reason, finished_at, result) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (job_id) DO UPDATE SET outcome = EXCLUDED.outcome, attempts = EXCLUDED.attempts, reason = EXCLUDED.reason,
-           finished_at = EXCLUDED.finished_at`,
-        [m.job_id, job.applyId, job.index, m.func, status.success ? "completed" : "dead", status.attempts, m.reason ?? null, status.finishedAt],
+           finished_at = EXCLUDED.finished_at, result = EXCLUDED.result`,
+        [m.job_id, job.applyId, job.index, m.func, status.success ? "completed" : "dead", status.attempts, m.reason ?? null, status.finishedAt, result],
       );
     }
     await this.db.query(
-      `INSERT INTO job_status (func, along, target, success, attempts, last_params, job_id, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO job_status (func, along, target, success, attempts, last_params, job_id, finished_at, result) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (func, along, target) DO UPDATE SET success = EXCLUDED.success, attempts = EXCLUDED.attempts,
-         last_params = EXCLUDED.last_params, job_id = EXCLUDED.job_id, finished_at = EXCLUDED.finished_at`,
-      [m.func, m.along, JSON.stringify(normaliseTarget(m.id)), status.success, status.attempts, JSON.stringify(m.kwargs ?? {}), m.job_id, status.finishedAt],
+         last_params = EXCLUDED.last_params, job_id = EXCLUDED.job_id, finished_at = EXCLUDED.finished_at, result = EXCLUDED.result`,
+      [m.func, m.along, JSON.stringify(normaliseTarget(m.id)), status.success, status.attempts, JSON.stringify(m.kwargs ?? {}), m.job_id, status.finishedAt, result],
     );
     return status;
   }
 
   /** The latest outcome of every function on every target (the `jobStatus` cache). */
   async latestStatuses(): Promise<{ func: string; target: Target; status: JobStatus }[]> {
-    const rows = await this.db.query<{ func: string; target: string; success: boolean; attempts: number; last_params: string | null; job_id: string | null; finished_at: Date | string }>(
-      "SELECT func, target, success, attempts, last_params, job_id, finished_at FROM job_status");
+    const rows = await this.db.query<{ func: string; target: string; success: boolean; attempts: number; last_params: string | null; job_id: string | null; finished_at: Date | string; result: string | null }>(
+      "SELECT func, target, success, attempts, last_params, job_id, finished_at, result FROM job_status");
     return rows.map((r) => ({
       func: r.func,
       target: JSON.parse(r.target) as Target,
       status: {
         success: r.success, attempts: Number(r.attempts), finishedAt: new Date(r.finished_at).toISOString(),
         lastParams: r.last_params ? (JSON.parse(r.last_params) as Record<string, unknown>) : undefined, jobId: r.job_id ?? undefined,
+        ...(r.result !== null && r.result !== undefined ? { result: JSON.parse(r.result) as unknown } : {}),
       },
     }));
   }
@@ -135,4 +137,19 @@ export class JobLedger {
     });
     return out;
   }
+}
+
+/** Results kept in the database and in `jobStatus` are capped: a job that returns megabytes writes them itself. */
+export const MAX_RESULT_BYTES = 16 * 1024;
+
+export function capResult(result: unknown): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(result);
+  } catch {
+    return { unserialisable: true };
+  }
+  if (text === undefined) return null;
+  const bytes = Buffer.byteLength(text);
+  return bytes > MAX_RESULT_BYTES ? { truncated: true, bytes } : result;
 }

@@ -1,14 +1,37 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { freePort } from "./free-port";
 import type { Database } from "./database";
 import { lockDirectory } from "./lock";
 import { migrate } from "./migrate";
 
+/** The port number in the socket's file name (`.s.PGSQL.<port>`, as PostgreSQL names its Unix sockets). */
+const SOCKET_PORT = 5432;
+
+/**
+ * A directory only this user can enter (0700, owned by us), for the embedded database's socket. Other
+ * local users cannot connect to a Unix socket in it: the kernel refuses them before any byte is sent.
+ */
+export function privateSocketDirectory(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "autocnet-db-")); // created 0700
+  fs.chmodSync(dir, 0o700);
+  const st = fs.statSync(dir);
+  if ((st.mode & 0o077) !== 0 || (typeof process.getuid === "function" && st.uid !== process.getuid())) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`cannot make a private directory for the embedded database's socket (${dir} is not 0700 and ours)`);
+  }
+  return dir;
+}
+
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a directory of the project.
- * Worker processes reach it over a loopback socket served from this process (pglite-socket, with its
- * query multiplexer), so they write their results straight to it, as they would to a server.
+ * Worker processes reach it through a Unix socket served from this process (pglite-socket, with its
+ * query multiplexer), so they write their results straight to it, as they would to a server. The socket
+ * lives in a directory only this user may enter (0700): pglite-socket checks no password, so the
+ * directory is the door — other local users are refused by the kernel; the graph's workers, started by
+ * this user, get in. Removed at close.
  */
 export async function openPglite(dir: string): Promise<Database> {
   const unlock = lockDirectory(dir);
@@ -20,7 +43,17 @@ export async function openPglite(dir: string): Promise<Database> {
     throw new Error(`cannot open the embedded database at ${dir}: ${(err as Error).message}`);
   }
   let server: PGLiteSocketServer | undefined;
-  let url: string | undefined;
+  let socketDir: string | undefined;
+  let url: Promise<string> | undefined;
+  const serve = async (): Promise<string> => {
+    socketDir = privateSocketDirectory();
+    const socketPath = path.join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
+    server = new PGLiteSocketServer({ db: pg, path: socketPath, maxConnections: 64 });
+    await server.start();
+    fs.chmodSync(socketPath, 0o600);
+    // node-postgres: host is the socket's directory, port the number in its file name
+    return `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}&port=${SOCKET_PORT}`;
+  };
   const db: Database = {
     kind: "pglite",
     where: dir,
@@ -28,16 +61,13 @@ export async function openPglite(dir: string): Promise<Database> {
     async query<T>(sql: string, params?: unknown[]) {
       return (await pg.query<T>(sql, params)).rows;
     },
-    async workerUrl() {
-      if (url) return url;
-      const port = await freePort();
-      server = new PGLiteSocketServer({ db: pg, host: "127.0.0.1", port, maxConnections: 64 });
-      await server.start();
-      url = `postgresql://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
+    workerUrl() {
+      url ??= serve();
       return url;
     },
     async close() {
       await server?.stop().catch(() => {});
+      if (socketDir) fs.rmSync(socketDir, { recursive: true, force: true });
       await pg.close().catch(() => {});
       unlock();
     },

@@ -244,4 +244,11 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX IF NOT EXISTS measures_point_idx ON measures (pointid);
       CREATE INDEX IF NOT EXISTS measures_image_idx ON measures (imageid);`,
   },
+  {
+    version: 7,
+    description: "a job's return value (size-capped) with its outcome and in job_status",
+    sql: `
+      ALTER TABLE job_outcomes ADD COLUMN IF NOT EXISTS result text;   -- JSON of what the job function returned (capped)
+      ALTER TABLE job_status ADD COLUMN IF NOT EXISTS result text;`,
+  },
 ];

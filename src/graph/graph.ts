@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { ApplyWaiter } from "../campaign/apply-waiter";
 import { CompletionFeed } from "../campaign/completion-feed";
 import { QueueDepthSampler } from "../campaign/depth";
-import { JobLedger } from "../campaign/job-ledger";
+import { capResult, JobLedger } from "../campaign/job-ledger";
 import { reconcile, type ReconcileReport } from "../campaign/reconciler";
 import { readCampaignSentinelStatus, Sentinel } from "../campaign/sentinel";
 import { WorkerSupervisor, type ClusterJobGroup } from "../campaign/supervisor";
@@ -228,7 +228,7 @@ export class NetworkCandidateGraph {
     if (attrs) {
       attrs.jobStatus[m.func] = {
         success: m.status !== "dead", attempts: m.attempt, lastParams: m.kwargs, finishedAt: new Date(m.finished_at).toISOString(),
-        jobId: m.job_id, ...(m.reason ? { reason: m.reason } : {}),
+        jobId: m.job_id, ...(m.reason ? { reason: m.reason } : {}), ...(m.result !== undefined ? { result: capResult(m.result) } : {}),
       };
     }
     try {

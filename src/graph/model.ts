@@ -15,6 +15,8 @@ export interface JobStatus {
   jobId?: string;
   /** Why it was dead-lettered. */
   reason?: string;
+  /** What the job function returned (JSON; above 16 KiB replaced by `{truncated: true, bytes}`). */
+  result?: unknown;
 }
 
 export interface NodeAttributes {

@@ -1,11 +1,14 @@
 import { area, centroid, intersection, parseFootprint, toGeoJSON, type MultiPolygonCoords } from "../geometry/polygons";
 import type { Database } from "../database";
 import type { JobContext, JobRegistry } from "../worker/registry";
+import { registerMatchingJobs } from "./matching";
 
 /**
  * Jobs every worker knows:
  * - `overlap` (edge): the intersection polygon and area of the two images' footprints -> `overlap_results`.
  * - `footprint_stats` (node): the footprint's area and centroid -> `footprint_stats`.
+ * - the matching pipeline (extract_features, match, ring_match, compute_homography, compute_fundamental_matrix,
+ *   place_points_in_overlap, subpixel_register_point): see jobs/matching/.
  * - `noop`, for throughput figures; `sleep` (kwargs `seconds`, honours abort unless `ignore_abort`).
  *
  * Results are upserts keyed by the target, so a job that runs twice (at-least-once delivery) writes once.
@@ -64,6 +67,7 @@ export function registerBuiltinJobs(registry: JobRegistry): JobRegistry {
     );
     return { area: a, centroid: [lon, lat] };
   });
+  registerMatchingJobs(registry);
   return registry;
 }
 
