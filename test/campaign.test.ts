@@ -192,3 +192,22 @@ describe("job results", () => {
     expect(capResult(cyclic)).toEqual({ unserialisable: true });
   });
 });
+
+describe("lineage of a job that never existed", () => {
+  it("says unknown, not pending, and what to check", async () => {
+    const config = testConfig();
+    const { openQueues } = await import("../src/worker/connection");
+    const { readLineage, formatLineage } = await import("../src/queue/lineage");
+    const conn = await openQueues(config);
+    try {
+      const sub = await conn.queues.submit("noop", [1]);
+      expect((await readLineage(conn.queues, sub.jobId(0))).outcome).toBe("pending");
+      const ghost = await readLineage(conn.queues, "nosuchapply-3");
+      expect(ghost).toMatchObject({ outcome: "unknown", events: [] });
+      expect(formatLineage(ghost)).toMatch(/^job nosuchapply-3: unknown — this campaign has no record of it/);
+    } finally {
+      await conn.queues.clear();
+      await conn.close();
+    }
+  });
+});

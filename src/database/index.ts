@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import type { Config, DatabaseConfig } from "../config";
 import { ConnectionError } from "../errors";
@@ -6,7 +7,7 @@ import { hidePassword, openPostgres } from "./postgres";
 import { openPglite } from "./pglite";
 
 export { migrate } from "./migrate";
-export { hidePassword, openPostgres } from "./postgres";
+export { hidePassword, openPostgres, postgresConnectionError } from "./postgres";
 export type { Database, OpenDatabaseOptions } from "./database";
 
 /** The URL a database config names (AutoCNet's keys or a URL). */
@@ -24,13 +25,39 @@ export function embeddedPath(config: Config): string {
   return path.join(config.source ? path.dirname(config.source) : process.cwd(), ".autocnet", "db");
 }
 
+/** The environment variable naming a file (mode 0600) that holds the database URL a worker writes to. */
+export const DATABASE_URL_FILE_ENV = "AUTOCNET_DATABASE_URL_FILE";
+
+/**
+ * The database URL the environment gives: the file $AUTOCNET_DATABASE_URL_FILE names (what the graph
+ * gives the workers it starts: a path, never the URL itself), else $AUTOCNET_DATABASE_URL (still
+ * accepted, for compatibility), else nothing.
+ */
+export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = env[DATABASE_URL_FILE_ENV];
+  if (file) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw new ConnectionError(`cannot read the database URL from $${DATABASE_URL_FILE_ENV} (${file}: ${code}); ` +
+        "the graph that started this worker removes it when it closes: start workers with ncg.apply, or unset it");
+    }
+    const url = text.trim();
+    if (!url) throw new ConnectionError(`$${DATABASE_URL_FILE_ENV} (${file}) is empty; it should hold a postgresql:// URL`);
+    return url;
+  }
+  return env.AUTOCNET_DATABASE_URL || undefined;
+}
+
 /**
  * Opens the config's database and brings its schema up to date: a PostgreSQL server when `database:`
  * names one, else the embedded PGlite database (one process at a time; workers reach it through
- * `workerUrl()`). For worker processes, $AUTOCNET_DATABASE_URL overrides both.
+ * `workerUrl()`). For worker processes, $AUTOCNET_DATABASE_URL_FILE (or $AUTOCNET_DATABASE_URL) overrides both.
  */
 export async function openDatabase(config: Config, options: OpenDatabaseOptions = {}): Promise<Database> {
-  const envUrl = process.env.AUTOCNET_DATABASE_URL;
+  const envUrl = databaseUrlFromEnv();
   let db: Database;
   if (envUrl) {
     db = await openPostgres(envUrl, { ...options, postgis: false, migrate: false });
@@ -42,18 +69,19 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
 }
 
 /**
- * The database a worker process writes to: $AUTOCNET_DATABASE_URL (set by the graph when it starts
- * workers; for the embedded database, its socket), else the configured server. The embedded database
- * itself is never opened by a worker: it belongs to the graph's process.
+ * The database a worker process writes to: the URL in the file $AUTOCNET_DATABASE_URL_FILE names (set by
+ * the graph when it starts workers for the embedded database: its socket), or $AUTOCNET_DATABASE_URL,
+ * else the configured server. The embedded database itself is never opened by a worker: it belongs to
+ * the graph's process.
  */
 export async function openWorkerDatabase(config: Config): Promise<Database> {
-  const envUrl = process.env.AUTOCNET_DATABASE_URL;
+  const envUrl = databaseUrlFromEnv();
   if (envUrl) return openPostgres(envUrl, { postgis: false, migrate: false, max: 2 });
   const cfg = config.database;
   if (cfg && !("embedded" in cfg)) return openPostgres(databaseUrl(cfg), { postgis: false, migrate: false, max: 2 });
   throw new ConnectionError(
     "this worker has no database: the embedded database is served by the graph's process " +
-      "(start workers with ncg.apply, which sets AUTOCNET_DATABASE_URL), or configure database: with a PostgreSQL server",
+      "(start workers with ncg.apply, which sets AUTOCNET_DATABASE_URL_FILE), or configure database: with a PostgreSQL server",
   );
 }
 

@@ -28,8 +28,12 @@ export interface Lineage {
   jobId: string;
   applyId?: string;
   func?: string;
-  /** Final outcome so far: `completed` (with the winning attempt), `dead`, or `pending`. */
-  outcome: "completed" | "dead" | "pending";
+  /**
+   * Final outcome so far: `completed` (with the winning attempt), `dead`, `pending` (submitted or seen, not
+   * finished), or `unknown`: this campaign's Redis has no record of the job at all (a mistyped id, another
+   * campaign's job, or Redis lost its data: see `reconcile()`).
+   */
+  outcome: "completed" | "dead" | "pending" | "unknown";
   events: LineageEvent[];
 }
 
@@ -65,7 +69,7 @@ export async function readLineage(queues: QueueSet, jobId: string): Promise<Line
     jobId,
     applyId: record ? applyId : undefined,
     func,
-    outcome: outcome === "d" ? "dead" : outcome ? "completed" : "pending",
+    outcome: outcome === "d" ? "dead" : outcome ? "completed" : events.length === 0 ? "unknown" : "pending",
     events,
   };
 }
@@ -73,6 +77,9 @@ export async function readLineage(queues: QueueSet, jobId: string): Promise<Line
 /** A lineage as lines of text, one per event, times relative to the first. */
 export function formatLineage(lineage: Lineage): string {
   const t0 = lineage.events[0]?.t ?? 0;
+  if (lineage.outcome === "unknown") {
+    return `job ${lineage.jobId}: unknown — this campaign has no record of it (check the id: ApplyHandle.jobId(i); or Redis lost its data: see ncg.reconcile())`;
+  }
   const lines = [`job ${lineage.jobId}${lineage.func ? ` (${lineage.func})` : ""}: ${lineage.outcome}`];
   for (const ev of lineage.events) {
     const at = `+${((ev.t - t0) / 1000).toFixed(3)}s`.padStart(10);
