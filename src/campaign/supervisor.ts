@@ -1,7 +1,12 @@
 import type { ClusterBackend, ClusterJob, ClusterSubmission } from "../cluster/backend";
 import { createBackend } from "../cluster/factory";
-import { ensureConfigFile, type Config } from "../config";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ensureConfigFile, isWrittenConfigFile, removeConfigFile, type Config } from "../config";
+import { DATABASE_URL_FILE_ENV } from "../database";
 import type { Database } from "../database/database";
+import { errorMessage } from "../errors";
 import type { QueueSet } from "../queue/queue-set";
 
 /** Cluster jobs of one submission group (a SLURM array or a local submission), counted by state. */
@@ -26,6 +31,10 @@ export class WorkerSupervisor {
   private readonly startedApplies = new Set<string>();
   /** Set by a reapply: keep workers for whatever is queued until processing and working are empty. */
   private reapplying = false;
+  /** A private directory (0700) for what workers are given by file: the database URL. Removed at close. */
+  private runtimeDir?: string;
+  /** Whether this supervisor wrote the config file workers load (a config given as an object): removed at close. */
+  private wroteConfigFile = false;
 
   constructor(
     private readonly config: Config,
@@ -38,9 +47,12 @@ export class WorkerSupervisor {
 
   /** The backend, created on first use (this starts the keeper, and for the embedded database its socket). */
   async backend(): Promise<ClusterBackend> {
-    this.backendInstance ??= createBackend(this.config, { env: { AUTOCNET_DATABASE_URL: await this.db.workerUrl() }, logDir: this.options.logDir });
+    if (!this.backendInstance) {
+      const env = await this.workerEnv();
+      this.backendInstance ??= createBackend(this.config, { env, logDir: this.options.logDir });
+    }
     if (!this.keeper) {
-      this.keeper = setInterval(() => void this.ensureWorkers().catch((err) => this.options.log(`starting workers failed: ${(err as Error).message}`)), 2000);
+      this.keeper = setInterval(() => void this.ensureWorkers().catch((err) => this.options.log(`starting workers failed: ${errorMessage(err)}`)), 2000);
       this.keeper.unref();
     }
     return this.backendInstance;
@@ -121,10 +133,42 @@ export class WorkerSupervisor {
     if (this.keeper) clearInterval(this.keeper);
     this.keeper = undefined;
     await this.backendInstance?.close();
+    if (this.wroteConfigFile && isWrittenConfigFile(this.config)) {
+      if (this.backendInstance?.name === "slurm" && (await this.backendInstance.activeWorkers().catch(() => 0)) > 0) {
+        this.options.log(`the config file written for the workers (${this.config.source}) is removed now that the graph closes; ` +
+          "SLURM tasks that start later cannot load it (their messages stay queued): give SLURM campaigns a config file");
+      }
+      removeConfigFile(this.config);
+    }
+    this.wroteConfigFile = false;
+    if (this.runtimeDir) fs.rmSync(this.runtimeDir, { recursive: true, force: true });
+    this.runtimeDir = undefined;
+  }
+
+  /**
+   * What workers get in their environment: never a credential. Workers of a PostgreSQL campaign read the
+   * server from the config (its file is the user's, or one written 0600 for a config object). Workers of
+   * the embedded database get the path of a file (0600, in a 0700 directory) holding the URL of its socket.
+   */
+  private async workerEnv(): Promise<Record<string, string>> {
+    if (this.db.kind !== "pglite") return {};
+    const url = await this.db.workerUrl();
+    this.runtimeDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "autocnet-run-")); // mode 0700
+    const file = path.join(this.runtimeDir, "database-url");
+    fs.rmSync(file, { force: true });
+    const fd = fs.openSync(file, "wx", 0o600);
+    try {
+      fs.fchmodSync(fd, 0o600);
+      fs.writeSync(fd, `${url}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return { [DATABASE_URL_FILE_ENV]: file };
   }
 
   private async submit(count: number, walltime: number, jobName: string, arraychunk?: number): Promise<ClusterSubmission> {
     const backend = await this.backend();
+    if (!this.config.source) this.wroteConfigFile = true;
     return backend.submit({
       count, walltime, jobName, arraychunk: arraychunk ?? this.config.cluster.arraychunk, configPath: ensureConfigFile(this.config),
       mode: this.config.cluster.worker_mode,

@@ -17,7 +17,10 @@ export interface SlurmClusterOptions {
   logDir?: string;
   /** Extra `#SBATCH` lines, e.g. `--account=mars`. */
   extraSbatch?: string[];
-  /** Environment for sbatch and the tasks (SLURM exports it to them): e.g. AUTOCNET_DATABASE_URL, SLURM_CONF. */
+  /**
+   * Environment for sbatch and the tasks (SLURM exports it to them): e.g. AUTOCNET_DATABASE_URL_FILE, SLURM_CONF.
+   * Never a credential: sbatch's environment is stored with the job and shown by `scontrol show job`.
+   */
   env?: NodeJS.ProcessEnv;
   /** The Node.js binary tasks run (default: this one, which a single-node or shared-filesystem cluster can use). */
   node?: string;

@@ -15,6 +15,7 @@ import { readLineage, type Lineage } from "../queue/lineage";
 import type { Target } from "../queue/message";
 import { openQueues, type QueueConnection } from "../worker/connection";
 import type { ApplyProgress, CompletionMessage, QueueLengths } from "../queue/queue-set";
+import { readMeasures, readPoints, writeCampaignControlNetwork, type MeasureRecord, type PointRecord, type ReadMeasuresOptions, type ReadPointsOptions, type WriteCampaignNetworkOptions, type WriteCampaignNetworkReport } from "./control-network";
 import { addImages, loadGraph } from "./load";
 import { attributesOf, edgeKey, matchesFilters, type AddImagesReport, type EdgeAttributes, type Filters, type ImageInput, type NodeAttributes } from "./model";
 import type { ApplyHandle, ApplyOptions, GraphOptions } from "./options";
@@ -164,8 +165,8 @@ export class NetworkCandidateGraph {
       throw new Error(`apply: unknown job function '${func}'; registered here: ${this.registry.names().join(", ")}. Add its module to 'jobs:' in the config`);
     }
     const on = options.on ?? "edges";
-    const targets = this.selectTargets(on, options.filters);
-    const along = on === "nodes" ? "node" : on === "edges" ? "edge" : undefined;
+    const targets = on === "points" ? await this.pointTargets(options.filters) : this.selectTargets(on, options.filters);
+    const along = on === "nodes" ? "node" : on === "edges" ? "edge" : on === "points" ? "point" : undefined;
     const walltime = options.walltime === undefined ? this.config.cluster.walltime : parseWalltime(options.walltime);
     // On SLURM, its --time limit is the walltime; the messages' deadline comes a little later, so that
     // SLURM's own TIMEOUT (which the worker reports) normally precedes the sentinel's.
@@ -218,13 +219,20 @@ export class NetworkCandidateGraph {
     const pick = (attrs: NodeAttributes | EdgeAttributes | undefined) => !filters || (attrs !== undefined && matchesFilters(attrs, filters));
     if (on === "nodes") return [...this.nodes.values()].filter(pick).map((n) => n.id);
     if (on === "edges") return [...this.edges.values()].filter(pick).map((e) => [e.source, e.destination] as [number, number]);
-    if (typeof on === "string") throw new Error(`apply: on must be 'nodes', 'edges' or a list of targets, got '${on}'`);
+    if (typeof on === "string") throw new Error(`apply: on must be 'nodes', 'edges', 'points' or a list of targets, got '${on}'`);
     return [...on].filter((t) => !filters || pick(this.attributesOf(t)));
+  }
+
+  /** The non-ignored points' ids (targets of `on: 'points'`), those passing `filters` if given. */
+  private async pointTargets(filters?: Filters): Promise<Target[]> {
+    const points = await readPoints(this.db, { excludeIgnored: true });
+    return points.filter((p) => !filters || matchesFilters(p as unknown as NodeAttributes, filters)).map((p) => p.id);
   }
 
   /** A completion seen on the campaign's feed: update the cache, run this graph's callback, wake waits. */
   private async seeCompletion(m: CompletionMessage): Promise<void> {
-    const attrs = this.attributesOf(m.id);
+    // a point's id is not a node's: point jobs have no node or edge attributes here
+    const attrs = m.along === "point" ? undefined : this.attributesOf(m.id);
     if (attrs) {
       attrs.jobStatus[m.func] = {
         success: m.status !== "dead", attempts: m.attempt, lastParams: m.kwargs, finishedAt: new Date(m.finished_at).toISOString(),
@@ -274,6 +282,24 @@ export class NetworkCandidateGraph {
    */
   reconcile(options: { start?: boolean; applyIds?: string[] } = {}): Promise<ReconcileReport[]> {
     return reconcile(this.ledger, this.queues, this.supervisor, options);
+  }
+
+  /** The points table as plain objects (all points, or those asked for). */
+  points(options: ReadPointsOptions = {}): Promise<PointRecord[]> {
+    return readPoints(this.db, options);
+  }
+
+  /** The measures table as plain objects; sample/line in our pixel convention (0-based: ISIS sample − 1). */
+  measures(options: ReadMeasuresOptions = {}): Promise<MeasureRecord[]> {
+    return readMeasures(this.db, options);
+  }
+
+  /**
+   * Writes the campaign's ISIS control network to `path` and its image list beside it (`.lis`), as AutoCNet's
+   * `to_isis`: non-ignored points with 2 or more accepted measures (see graph/control-network.ts).
+   */
+  toIsis(path: string, options: WriteCampaignNetworkOptions = {}): Promise<WriteCampaignNetworkReport> {
+    return writeCampaignControlNetwork(this.db, path, options);
   }
 
   /** Messages waiting in the processing queue (AutoCNet's `queue_length`). */

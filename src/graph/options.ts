@@ -9,8 +9,12 @@ import type { Filters } from "./model";
 export type { WaitOptions };
 
 export interface ApplyOptions {
-  /** `edges` (default), `nodes`, or an iterable of targets (node ids or [source, destination]). */
-  on?: "nodes" | "edges" | Iterable<Target>;
+  /**
+   * `edges` (default), `nodes`, `points` (the ids of the points table's non-ignored points, sent with along
+   * 'point'; `filters` then test each point as `ncg.points()` returns it), or an iterable of targets (node ids or
+   * [source, destination]; a list of numbers is sent as nodes).
+   */
+  on?: "nodes" | "edges" | "points" | Iterable<Target>;
   args?: unknown[];
   kwargs?: Record<string, unknown>;
   /** Per-target kwargs on top of `kwargs` (e.g. to give one target a different first attempt). */
