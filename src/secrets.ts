@@ -43,6 +43,42 @@ export function maskSecrets(value: unknown, options: MaskOptions = {}): string {
   return maskText(json ?? String(value), options.known);
 }
 
+/**
+ * The secrets one URL (a whole value, such as redis.url or database) carries, read leniently so that even a
+ * URL no parser accepts (a space or an unencoded `@` in its password) gives them up: the password of its
+ * user-info (everything between the first `:` and the last `@`) and the values of secret query parameters.
+ * Pass them as `known` to maskSecrets, so they are hidden wherever a message repeats them.
+ */
+export function secretsOfUrl(url: string): string[] {
+  const out: string[] = [];
+  const m = /^\s*[A-Za-z][A-Za-z0-9+.-]*:\/\/(.*)$/s.exec(url);
+  if (!m) return out;
+  const rest = m[1];
+  const at = rest.lastIndexOf("@");
+  if (at !== -1) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(":");
+    if (colon !== -1 && colon < userinfo.length - 1) {
+      out.push(userinfo.slice(colon + 1));
+      try {
+        out.push(decodeURIComponent(userinfo.slice(colon + 1)));
+      } catch {
+        // not percent-encoded
+      }
+    }
+  }
+  for (const p of rest.matchAll(QUERY_PARAM)) {
+    if (!isSecretName(p[2]) || !p[3]) continue;
+    out.push(p[3]);
+    try {
+      out.push(decodeURIComponent(p[3]));
+    } catch {
+      // not percent-encoded
+    }
+  }
+  return [...new Set(out)];
+}
+
 function lastSegment(key: string): string {
   const i = key.lastIndexOf(".");
   return i === -1 ? key : key.slice(i + 1);

@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { ConfigError } from "../errors";
-import { maskSecrets } from "../secrets";
+import { maskSecrets, secretsOfUrl } from "../secrets";
 import { AUTOCNET_SECTIONS, configSchema, KNOWN_KEYS, type Config, type ConfigInput, type DatabaseConfig, type RedisConfig } from "./schema";
 import { formatWalltime } from "./walltime";
 
@@ -60,7 +60,7 @@ function validateConfig(raw: unknown, file: string | undefined, options: LoadOpt
     const keyPath = issue.path.join(".");
     const got = valueAt(raw, issue.path);
     // a value shown back is masked: a URL's password, a secret query parameter, a key named like password
-    const shown = got === undefined ? "" : ` (got ${typeof got === "string" ? JSON.stringify(maskSecrets(got, { key: keyPath })) : maskSecrets(got, { key: keyPath })})`;
+    const shown = got === undefined ? "" : ` (got ${typeof got === "string" ? JSON.stringify(maskSecrets(got, { key: keyPath, known: secretsOfUrl(got) })) : maskSecrets(got, { key: keyPath })})`;
     throw new ConfigError(`${where}: ${keyPath || "(top level)"}: ${issue.message}${shown}`, keyPath, file);
   }
   const value = parsed.data;

@@ -39,7 +39,7 @@ const tlsSchema = z.union([z.boolean(), tlsShape], { error: "expected true, or a
 const redisShape = z.object({
   host: z.string().default("127.0.0.1"),
   port: port.default(6379),
-  url: z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL").optional(),
+  url: z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL (for TLS: rediss://, or redis.tls)").optional(),
   username: z.string().optional(),
   password: z.union([z.string(), z.number().transform(String)]).optional(),
   db: z.number().int().min(0).default(0),
@@ -94,7 +94,9 @@ const databaseObject = z.object({
   name: z.string({ error: "expected the database name" }),
   url: z.string().optional(),
 });
-const databaseUrl = z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL").transform((url) => ({ url }));
+const databaseUrl = z.string()
+  .refine((url) => !/^postgres(ql)?\+/.test(url), "expected a postgresql:// URL: a SQLAlchemy driver such as +psycopg2 has no meaning here, drop it")
+  .regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL").transform((url) => ({ url }));
 // A union would report "Invalid input"; picking the branch by type gives the precise key and message.
 const databaseEmbedded = z.object({ embedded: z.string().min(1, "expected a directory for the embedded database") });
 const databaseSchema = z.unknown().transform((v, ctx): DatabaseConfig => {

@@ -1,6 +1,6 @@
 import { Pool } from "pg";
 import { ConnectionError, type ConnectionFailure } from "../errors";
-import { maskSecrets } from "../secrets";
+import { maskSecrets, secretsOfUrl } from "../secrets";
 import type { Database, OpenDatabaseOptions } from "./database";
 import { migrate } from "./migrate";
 
@@ -11,15 +11,7 @@ export function hidePassword(url: string): string {
 
 /** The literal secrets a URL carries (its password, `password`/`sslpassword` parameters), to mask wherever they appear. */
 function urlSecrets(url: string): string[] {
-  const out: string[] = [];
-  try {
-    const u = new URL(url);
-    if (u.password) out.push(decodeURIComponent(u.password));
-    for (const [k, v] of u.searchParams) if (/pass/i.test(k) && v) out.push(v);
-  } catch {
-    // not a URL we can parse: the patterns of maskSecrets still apply
-  }
-  return out;
+  return secretsOfUrl(url);
 }
 
 /** The user a URL names, for messages. */
@@ -86,6 +78,10 @@ export interface PostgresOptions extends OpenDatabaseOptions { migrate?: boolean
 
 export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<Database> {
   const where = hidePassword(url);
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new ConnectionError(`not a postgresql:// URL: ${where}; write postgresql://user:password@host:port/name` +
+      (/^postgres(ql)?\+/.test(url) ? " (a SQLAlchemy driver such as +psycopg2 has no meaning here: drop it)" : ""));
+  }
   const pool = new Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: 10_000 });
   pool.on("error", () => {}); // an idle client's error; the next query reports it
   try {

@@ -3,13 +3,13 @@ import type { ConnectionOptions } from "tls";
 import IORedis, { type Redis, type RedisOptions } from "ioredis";
 import type { RedisConfig } from "../config";
 import { ConfigError, ConnectionError, type ConnectionFailure } from "../errors";
-import { maskSecrets } from "../secrets";
+import { maskSecrets, secretsOfUrl } from "../secrets";
 import { defineScripts } from "./scripts";
 
 /** Where a Redis config points, for messages: never a password (see maskSecrets). */
 export function describeRedis(config: Pick<RedisConfig, "host" | "port" | "url" | "db"> & Partial<Pick<RedisConfig, "password" | "tls">>): string {
-  const tls = config.tls && !config.url?.startsWith("rediss://") ? " (TLS)" : "";
-  if (config.url) return maskSecrets(config.url, { known: [config.password] }) + tls;
+  const tls = config.tls && !config.url?.startsWith("rediss://") ? " with TLS" : "";
+  if (config.url) return maskSecrets(config.url, { known: [config.password, ...secretsOfUrl(config.url)] }) + tls;
   return `${config.host}:${config.port}${config.db ? `/${config.db}` : ""}${tls}`;
 }
 
@@ -107,7 +107,7 @@ const TLS_VERIFY_CODES = new Set([
 export function redisConnectionError(config: RedisConfig, err: Error, tls?: ConnectionOptions | undefined): ConnectionError {
   const where = describeRedis(config);
   const code = String((err as NodeJS.ErrnoException).code ?? "");
-  const known = [config.password];
+  const known = [config.password, ...(config.url ? secretsOfUrl(config.url) : [])];
   const detail = maskSecrets(err.message, { known });
   const fail = (reason: ConnectionFailure, message: string) => new ConnectionError(maskSecrets(message, { known }), reason);
   if (/^NOAUTH\b/.test(err.message)) {
