@@ -71,6 +71,12 @@ const clusterShape = z.object({
   exclude: z.string().optional(),
   extra_sbatch: z.array(z.string()).optional(),
   worker_mode: z.enum(["once", "drain"]).optional(),
+  // hardening (docs/protocol.md): message size, retry backoff, infrastructure retries, stuck workers
+  max_message_bytes: positiveInt.default(64 * 1024),
+  retry_backoff: z.number().min(0, "expected seconds, 0 or more (0: retry at once)").default(1),
+  retry_backoff_max: seconds.default(60),
+  max_infra_failures: positiveInt.default(30),
+  stuck_grace: seconds.default(30),
 });
 const clusterSchema = clusterShape.transform((c, ctx) => {
   let seconds = 0;
@@ -120,6 +126,11 @@ export type RedisConfig = z.output<typeof redisSchema>;
 /** `redis.tls` after loading: file paths are absolute (resolved against the config file's directory). */
 export type RedisTlsConfig = z.output<typeof tlsShape>;
 /**
+ * `max_message_bytes` the largest message an apply may queue (and claim accepts); `retry_backoff` the
+ * seconds a failed job's first retry waits (doubling per failure, with jitter, up to `retry_backoff_max`);
+ * `max_infra_failures` how many attempts an unreachable database or Redis may cost a job (these do not
+ * spend `maxfailures`) before it is dead-lettered; `stuck_grace` the seconds past its walltime a job that
+ * ignores its abort signal may keep its worker before the worker process exits (and is replaced).
  * `walltime` is the default walltime in seconds; `queue` the SLURM partition (`cluster.queue` or its alias
  * `cluster.partition`); `concurrency` how many local worker processes run at once; `heartbeat` seconds between
  * worker heartbeats (a worker is presumed dead 1.5 heartbeats after its last one); `worker_mode` what each
