@@ -53,30 +53,27 @@ export function secretsOfUrl(url: string): string[] {
   const out: string[] = [];
   const m = /^\s*[A-Za-z][A-Za-z0-9+.-]*:\/\/(.*)$/s.exec(url);
   if (!m) return out;
-  const rest = m[1];
+  const add = (v: string) => {
+    out.push(v);
+    try {
+      out.push(decodeURIComponent(v));
+    } catch {
+      // not percent-encoded
+    }
+  };
+  // secret query parameters first: their values may hold @ and :, which would mislead the user-info below
+  const rest = m[1].replace(QUERY_PARAM, (all, sep: string, name: string, value: string) => {
+    if (!isSecretName(name)) return all;
+    if (value) add(value);
+    return `${sep}${name}=`;
+  });
   const at = rest.lastIndexOf("@");
   if (at !== -1) {
     const userinfo = rest.slice(0, at);
     const colon = userinfo.indexOf(":");
-    if (colon !== -1 && colon < userinfo.length - 1) {
-      out.push(userinfo.slice(colon + 1));
-      try {
-        out.push(decodeURIComponent(userinfo.slice(colon + 1)));
-      } catch {
-        // not percent-encoded
-      }
-    }
+    if (colon !== -1 && colon < userinfo.length - 1) add(userinfo.slice(colon + 1));
   }
-  for (const p of rest.matchAll(QUERY_PARAM)) {
-    if (!isSecretName(p[2]) || !p[3]) continue;
-    out.push(p[3]);
-    try {
-      out.push(decodeURIComponent(p[3]));
-    } catch {
-      // not percent-encoded
-    }
-  }
-  return [...new Set(out)];
+  return [...new Set(out)].filter((s) => s.length > 0);
 }
 
 function lastSegment(key: string): string {
@@ -94,12 +91,14 @@ const PAIR = /(^|[\s{,;&?([])(["']?)([A-Za-z_][\w-]*)\2(\s*[:=]\s*)("(?:[^"\\]|\
 function maskText(text: string, known?: MaskOptions["known"]): string {
   let out = text;
   // literal secrets first: they may contain anything, including what the patterns below stop at
+  const forms = new Set<string>();
   for (const k of known ?? []) {
     if (k === undefined || k === null) continue;
     const s = String(k);
     if (s.length < 3) continue;
-    for (const form of new Set([s, encodeURIComponent(s), encodeURI(s)])) out = out.split(form).join(MASK);
+    for (const form of [s, encodeURIComponent(s), encodeURI(s)]) forms.add(form);
   }
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join(MASK);
   out = out.replace(URL_TOKEN, (_all, scheme: string, rest: string) => `${scheme}://${maskUrlRest(rest)}`);
   out = out.replace(PAIR, (all, lead: string, quote: string, name: string, sep: string, val: string) => {
     if (!isSecretName(name) || val.startsWith(MASK) || val === '""' || val === "''") return all;

@@ -74,7 +74,12 @@ export function postgresConnectionError(url: string, err: Error): ConnectionErro
   return fail("other", `cannot reach the database at ${where} (${detail}); start PostgreSQL or fix database: in the config`);
 }
 
-export interface PostgresOptions extends OpenDatabaseOptions { migrate?: boolean; max?: number }
+export interface PostgresOptions extends OpenDatabaseOptions {
+  migrate?: boolean;
+  max?: number;
+  /** How long a connection attempt may take before it fails as timed out (default 10 s). */
+  connectTimeoutMs?: number;
+}
 
 export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<Database> {
   const where = hidePassword(url);
@@ -82,7 +87,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     throw new ConnectionError(`not a postgresql:// URL: ${where}; write postgresql://user:password@host:port/name` +
       (/^postgres(ql)?\+/.test(url) ? " (a SQLAlchemy driver such as +psycopg2 has no meaning here: drop it)" : ""));
   }
-  const pool = new Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: 10_000 });
+  const pool = new Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
   pool.on("error", () => {}); // an idle client's error; the next query reports it
   try {
     await pool.query("SELECT 1");
