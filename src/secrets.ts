@@ -83,8 +83,8 @@ function lastSegment(key: string): string {
 
 /** A URL: scheme (with an optional +driver) and :// then everything up to white space or a quote. */
 const URL_TOKEN = /\b([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s"'<>`]*)/g;
-/** A query parameter inside a URL (the value may hold `@`, `:` and `/`). */
-const QUERY_PARAM = /([?&;])([^=&;?#\s]+)=([^&;#\s]*)/g;
+/** A query parameter inside a URL (the value may hold `@`, `:`, `/`, `?` and an unencoded `#`). */
+const QUERY_PARAM = /([?&;])([^=&;?#\s]+)=([^&;\s]*)/g;
 /** `name=value` or `name: value` in free text; the name starts at a word boundary that is not a dotted path. */
 const PAIR = /(^|[\s{,;&?([])(["']?)([A-Za-z_][\w-]*)\2(\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&}\])]+)/g;
 
