@@ -10,7 +10,7 @@
 import * as path from "path";
 import { loadConfig } from "../src/config";
 import { NetworkCandidateGraph } from "../src/graph";
-import { recordGroundTruth, syntheticCampaign } from "../src/synthetic";
+import { recordGroundTruth, registrationAccuracy, syntheticCampaign } from "../src/synthetic";
 import { syntheticImages } from "../src/synthetic/footprints";
 import { formatLineage } from "../src/queue/lineage";
 
@@ -94,8 +94,8 @@ async function main(): Promise<void> {
  */
 async function controlNetworkDemo(ncg: NetworkCandidateGraph, step: (s: string) => void): Promise<void> {
   const dir = path.resolve(process.env.AUTOCNET_DEMO_CAMPAIGN ?? path.join(".autocnet", "demo-campaign"));
-  step(`a synthetic campaign: 3 frames of 192 × 192 pixels with exact ground truth, in ${dir}`);
-  const campaign = await syntheticCampaign({ frames: 3, size: 192, seed: 2026, outDir: dir, prefix: "demo_frame", center: { lon: 10, lat: 10 } });
+  step(`a synthetic campaign: 3 frames of 256 × 256 pixels with exact ground truth, in ${dir}`);
+  const campaign = await syntheticCampaign({ frames: 3, size: 256, seed: 2026, outDir: dir, prefix: "demo_frame", center: { lon: 10, lat: 10 } });
   console.log(`  ${campaign.reused ? "reused (cached)" : `rendered in ${(campaign.timings.reduce((t, f) => t + f.renderMs + f.writeMs, 0) / 1000).toFixed(1)} s`}: ` +
     campaign.frames.map((f) => path.basename(f.path)).join(", "));
   const report = await ncg.addImages(campaign.frames.map((f) => f.path));
@@ -103,6 +103,31 @@ async function controlNetworkDemo(ncg: NetworkCandidateGraph, step: (s: string) 
   console.log(`  images from the GeoTIFFs: ${report.added} added, ${report.updated} updated, ${report.ignored.length} ignored; ground truth recorded`);
   await ncg.loadFromDatabase("SELECT * FROM images WHERE name LIKE 'demo_frame_%' AND NOT ignore ORDER BY id");
   console.log(`  ${ncg.nodes.size} nodes, ${ncg.edges.size} edges`);
+
+  const run = async (func: string, on: "nodes" | "edges" | "points", kwargs: Record<string, unknown> = {}) => {
+    const h = await ncg.apply(func, { on, kwargs, walltime: "00:02:00" });
+    const p = await h.wait({ timeout: 120_000 });
+    console.log(`  ${func.padEnd(24)} ${String(p.completed).padStart(3)} of ${p.total} ${on} completed${p.dead ? `, ${p.dead} dead-lettered` : ""}`);
+    if (p.dead > 0) throw new Error(`demo: ${func} dead-lettered ${p.dead} job(s); see ncg.lineage()`);
+  };
+  step("the matching chain, as jobs on the local workers");
+  await run("extract_features", "nodes", { method: "orb", nfeatures: 1500 });
+  await run("match", "edges");
+  await run("compute_homography", "edges");
+  // a 41 px search window needs 20 px inside every image: the margin keeps points where it fits
+  await run("place_points_in_overlap", "edges", { spacing: 20, margin: 22 });
+  await run("subpixel_register_point", "points", { template_size: 21, search_size: 41 });
+  const fits = [...ncg.edges.values()].map((e) => e.jobStatus.compute_homography?.result as { homography_inliers?: number; homography_rms?: number } | undefined);
+  console.log(`  homography inliers per edge: ${fits.map((f) => `${f?.homography_inliers ?? "?"} (RMS ${f?.homography_rms?.toFixed(2) ?? "?"} px)`).join(", ")}`);
+
+  step("registration accuracy against the exact ground truth");
+  const acc = await registrationAccuracy(ncg.db);
+  console.log(`  ${acc.registeredPoints} of ${acc.points} placed points registered (${((100 * acc.registeredPoints) / Math.max(1, acc.points)).toFixed(1)} %)`);
+  console.log(`  ${acc.measures} measures: RMS ${acc.rms.toFixed(3)} px, max ${acc.max.toFixed(3)} px (a priori: RMS ${acc.aprioriRms.toFixed(2)} px)`);
+
+  const net = path.join(dir, "demo.net");
+  const written = await ncg.toIsis(net);
+  console.log(`  ISIS control network: ${net} (${written.points} points, ${written.measures} measures) and ${written.listPath}`);
 }
 
 if (require.main === module) {

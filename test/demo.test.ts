@@ -38,6 +38,17 @@ describe("npm run demo (the main job)", () => {
       expect(r.stdout).toContain(run === 1 ? "images from the GeoTIFFs: 3 added, 0 updated, 0 ignored" : "images from the GeoTIFFs: 0 added, 3 updated, 0 ignored");
       expect(r.stdout).toContain(run === 1 ? "rendered in" : "reused (cached)");
       expect(r.stdout).toMatch(/3 nodes, 2 edges/);
+      // part three: the matching chain as jobs, checked against the ground truth, exported for ISIS
+      for (const func of ["extract_features", "match", "compute_homography", "place_points_in_overlap", "subpixel_register_point"]) {
+        expect(r.stdout).toMatch(new RegExp(`${func} +(\\d+) of \\1 (nodes|edges|points) completed`));
+      }
+      const [, registered, placed] = /(\d+) of (\d+) placed points registered/.exec(r.stdout)!.map(Number);
+      expect(placed).toBeGreaterThanOrEqual(10);
+      expect(registered! / placed!).toBeGreaterThanOrEqual(0.9);
+      const [, rms, max] = /measures: RMS ([\d.]+) px, max ([\d.]+) px/.exec(r.stdout)!.map(Number);
+      expect(rms).toBeLessThan(0.1);
+      expect(max).toBeLessThan(0.5);
+      expect(r.stdout).toMatch(/ISIS control network: .*demo\.net \((\d+) points, (\d+) measures\)/);
     }
   });
 });

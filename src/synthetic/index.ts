@@ -48,3 +48,4 @@ export { SimplexNoise2, Fbm, type FbmOptions } from "./noise";
 export { stream, gaussian, type Seed, type Random } from "./random";
 export { syntheticImages } from "./footprints";
 export { recordGroundTruth, loadGroundTruth, trueMeasure, type GroundTruthRow } from "./truth-table";
+export { registrationAccuracy, type RegistrationAccuracy, type MeasureError } from "./accuracy";
