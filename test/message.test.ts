@@ -11,7 +11,8 @@ describe("message protocol", () => {
     const text = encodeMessage(edge);
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(256);
     expect(text.startsWith('{"job_id":')).toBe(true);
-    expect(text).not.toContain("kwargs"); // empty parts are left out
+    // issue 12: AutoCNet's worker reads msg['args'] and msg['kwargs'] unconditionally, so both are always written
+    expect(text).toContain('"args":[],"kwargs":{}');
   });
 
   it("the fast first-attempt encoder gives exactly what encodeMessage gives", () => {
@@ -70,7 +71,7 @@ describe("message protocol", () => {
     const d = decodeMessage(JSON.stringify({ ...edge, max_time: 123, worker: "w1" }));
     if (!d.ok) throw new Error(d.reason);
     const next = JSON.parse(nextAttempt(d.message, { kwargs: { tolerance: 3 }, walltime: 1200, param_step: 2 }));
-    expect(next).toEqual({ ...edge, args: undefined, kwargs: { tolerance: 3 }, walltime: 1200, count: 1, attempt: 2, param_step: 2 });
+    expect(next).toEqual({ ...edge, args: [], kwargs: { tolerance: 3 }, walltime: 1200, count: 1, attempt: 2, param_step: 2 }); // args always written (issue 12)
     expect(next.max_time).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { LocalCluster } from "../src/cluster/local";
 import type { QueueConnection } from "../src/worker/connection";
 import { readLineage } from "../src/queue/lineage";
 import { Sentinel } from "../src/campaign/sentinel";
+import { leaseKeyOf } from "../src/queue/message";
 import { openTest, recorded, until } from "./helpers";
 
 let conn: QueueConnection;
@@ -83,7 +84,7 @@ describe("Sentinel (in process)", () => {
     const s = sentinel();
     await s.sweep();
     expect(s.status().adopted).toBe(1);
-    expect(await conn.redis.zscore(conn.queues.keys.deadlines, foreign)).not.toBeNull();
+    expect(await conn.redis.zscore(conn.queues.keys.deadlines, `a${leaseKeyOf(foreign)}`)).not.toBeNull(); // keyed by lease key (issue 12)
     s.start();
     const next = await until("the requeue", async () => conn.redis.lindex(conn.queues.keys.processing, -1), 5000);
     expect(JSON.parse(next)).toMatchObject({ id: [3, 4], func: "record", count: 1, attempt: 2, job_id: expect.stringMatching(/^f-/) });
@@ -107,8 +108,10 @@ describe("Sentinel (in process)", () => {
     const [c] = await conn.queues.claim("ghost", { leaseMs: 10 });
     // pretend two failures already happened to this attempt's message
     const entry = c.entry.replace('"count":0,"attempt":1', '"count":2,"attempt":3');
-    await conn.redis.multi().lrem(conn.queues.keys.working, 1, c.entry).lpush(conn.queues.keys.working, entry)
-      .zrem(conn.queues.keys.deadlines, c.entry).zadd(conn.queues.keys.deadlines, 0, entry).exec();
+    // (issue 12: a deadline's member is the entry's lease key, the entry kept in the leases hash)
+    const k = conn.queues.keys;
+    await conn.redis.multi().lrem(k.working, 1, c.entry).lpush(k.working, entry).zrem(k.deadlines, c.key).hdel(k.leases, c.key)
+      .zadd(k.deadlines, 0, leaseKeyOf(entry)).hset(k.leases, leaseKeyOf(entry), entry).exec();
     const s = sentinel();
     await s.sweep();
     expect(s.status()).toMatchObject({ deadLettered: 1, requeued: 0 });
@@ -118,7 +121,8 @@ describe("Sentinel (in process)", () => {
 
   it("keeps running through malformed entries and Redis errors, counting them", async () => {
     const s = sentinel().start();
-    await conn.redis.multi().lpush(conn.queues.keys.working, "{oops").zadd(conn.queues.keys.deadlines, 0, "{oops").exec();
+    await conn.redis.multi().lpush(conn.queues.keys.working, "{oops").zadd(conn.queues.keys.deadlines, 0, leaseKeyOf("{oops"))
+      .hset(conn.queues.keys.leases, leaseKeyOf("{oops"), "{oops").exec();
     await until("the quarantine", () => s.status().quarantined === 1, 5000);
     // break the deadlines key's type: every sweep now fails in Redis
     await conn.redis.del(conn.queues.keys.deadlines);
@@ -138,11 +142,11 @@ describe("Sentinel (in process)", () => {
     const far = Date.now() + 3_600_000;
     for (let i = 0; i < 20_000; i++) {
       const e = JSON.stringify({ job_id: `big-${i}`, id: i, func: "record", walltime: 3600, max_time: far, worker: "w" });
-      pipe.lpush(k.working, e).zadd(k.deadlines, far, e);
+      pipe.lpush(k.working, e).zadd(k.deadlines, far, leaseKeyOf(e)).hset(k.leases, leaseKeyOf(e), e);
     }
     for (let i = 0; i < 7; i++) {
       const e = JSON.stringify({ job_id: `old-${i}`, id: i, func: "record", walltime: 1, max_time: 1, worker: "w" });
-      pipe.rpush(k.working, e).zadd(k.deadlines, 1, e);
+      pipe.rpush(k.working, e).zadd(k.deadlines, 1, leaseKeyOf(e)).hset(k.leases, leaseKeyOf(e), e);
     }
     await pipe.exec();
     const s = sentinel();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connectRedis } from "../src/queue/redis";
 import type { QueueConnection } from "../src/worker/connection";
-import { decodeMessage } from "../src/queue/message";
+import { decodeMessage, leaseKeyOf } from "../src/queue/message";
 import { decideRetry } from "../src/worker/retry";
 import { runScript } from "../src/queue/scripts";
 import { openTest } from "./helpers";
@@ -51,7 +51,9 @@ describe("claim", () => {
     expect(m.max_time).toBe(c.maxTime);
     expect(c.maxTime).toBeGreaterThanOrEqual(before + 120_000);
     expect(c.maxTime).toBeLessThanOrEqual(after + 120_000);
-    const lease = Number(await conn.redis.zscore(conn.queues.keys.deadlines, c.entry));
+    // the deadline is keyed by the entry's short lease key (issue 12: heartbeats O(1) bytes), the entry kept beside it
+    expect(await conn.redis.hget(conn.queues.keys.leases, c.key)).toBe(c.entry);
+    const lease = Number(await conn.redis.zscore(conn.queues.keys.deadlines, c.key));
     expect(lease).toBeGreaterThanOrEqual(before + 3000);
     expect(lease).toBeLessThanOrEqual(after + 3000);
     const lineage = await conn.redis.lrange(conn.queues.keys.lineagePrefix + m.job_id, 0, -1);
@@ -95,10 +97,10 @@ describe("heartbeat", () => {
     await conn.queues.submit("record", [1], { walltime: 2 });
     const [c] = await conn.queues.claim("w", { leaseMs: 100 });
     expect(await conn.queues.heartbeat([c], 60_000)).toEqual([true]);
-    expect(Number(await conn.redis.zscore(conn.queues.keys.deadlines, c.entry))).toBe(c.maxTime);
-    await conn.redis.zrem(conn.queues.keys.deadlines, c.entry);
+    expect(Number(await conn.redis.zscore(conn.queues.keys.deadlines, c.key))).toBe(c.maxTime);
+    await conn.redis.zrem(conn.queues.keys.deadlines, c.key);
     expect(await conn.queues.heartbeat([c], 1000)).toEqual([false]);
-    expect(await conn.redis.zscore(conn.queues.keys.deadlines, c.entry)).toBeNull(); // not resurrected
+    expect(await conn.redis.zscore(conn.queues.keys.deadlines, c.key)).toBeNull(); // not resurrected
   });
 });
 
@@ -196,9 +198,10 @@ describe("quarantine, adopt, lock", () => {
     await conn.redis.lpush(conn.queues.keys.working, foreign);
     const k = conn.queues.keys;
     const t0 = await redisNow();
-    expect(await runScript(conn.redis, "adopt", [k.working, k.deadlines], [600, k.lineagePrefix, foreign])).toBe(1);
-    expect(await runScript(conn.redis, "adopt", [k.working, k.deadlines], [600, k.lineagePrefix, foreign])).toBe(0);
-    const deadline = Number(await conn.redis.zscore(k.deadlines, foreign));
+    expect(await conn.queues.transitions.adopt([Buffer.from(foreign)])).toBe(1);
+    expect(await conn.queues.transitions.adopt([Buffer.from(foreign)])).toBe(0);
+    // issue 12: deadlines are keyed by a short lease key ("a" + the entry's for an adopted one), not the entry
+    const deadline = Number(await conn.redis.zscore(k.deadlines, `a${leaseKeyOf(foreign)}`));
     expect(deadline - t0).toBeGreaterThanOrEqual(300_000);
     expect(deadline - t0).toBeLessThan(302_000);
   });

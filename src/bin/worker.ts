@@ -5,7 +5,9 @@
  *
  *   autocnet-worker --config config.yml [--once | --drain | --forever] [--concurrency N] [--idle SECONDS] [--task LABEL]
  *
- * Exit codes: 0 done, 1 a job failed in --once mode, 2 bad usage/config/unreachable Redis, 143 SIGTERM.
+ * Exit codes: 0 done, 1 a job failed in --once mode, 2 bad usage/config/unreachable Redis, 3 a job ignored
+ * its abort signal past walltime + cluster.stuck_grace (its message was moved on; a new worker replaces
+ * this one), 143 SIGTERM.
  */
 import { execFileSync } from "child_process";
 import { openQueues } from "../worker/connection";
@@ -93,10 +95,14 @@ async function main(): Promise<number> {
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onTerm);
   const summary = await worker.run();
-  await db.close().catch(() => {});
+  // a stuck job may hold a database connection for ever: closing waits a few seconds at most
+  await Promise.race([db.close().catch(() => {}), new Promise((r) => setTimeout(r, 3000).unref())]);
   await conn.close();
   console.error(`autocnet-worker: ${JSON.stringify(summary)}`);
   if (terminated) return 143;
+  // a job ignored its abort signal past walltime + cluster.stuck_grace: its message was moved on; this
+  // process exits (its function cannot be stopped otherwise) and the supervisor starts a fresh worker
+  if (summary.reason === "stuck") return 3;
   return parsed.options.mode === "once" && summary.failed > 0 ? 1 : 0;
 }
 

@@ -21,8 +21,10 @@ export interface WaitSource {
   applyId?: string;
   /** Whether a watcher of this process records completions (else the counters alone answer). */
   recording: boolean;
-  /** Whether the completed list and the watchers' in-flight lists are empty. */
+  /** Whether the completed list and the watchers' in-flight lists are empty (for a reapply, which has no apply id). */
   drained(): Promise<boolean>;
+  /** How many of the apply's jobs the ledger records as finished (completed or dead-lettered). */
+  recorded(): Promise<number>;
   /** Re-reads the graph's job status from the ledger (when a notice was missed). */
   refresh(): Promise<void>;
 }
@@ -32,7 +34,9 @@ export interface WaitSource {
  * watcher of the campaign) wakes the waits; a wait re-reads its apply's counters (one HGETALL) and
  * resolves once every finished job of the apply has been seen by this graph, so `jobStatus` and the
  * callbacks are up to date. A slow poll is only a safety net; if a notice was lost (a disconnect), the
- * graph re-reads the ledger two seconds after the counters say done.
+ * graph re-reads the ledger two seconds after the counters say done, and resolves once the ledger has
+ * recorded as many outcomes as the counters count. It counts outcomes, never list lengths: a stale entry
+ * in some watcher's in-flight list (which a watcher handles after `staleSeconds`) cannot hold it for ever.
  */
 export class ApplyWaiter {
   private readonly seen = new Map<string, Set<string>>();
@@ -71,7 +75,8 @@ export class ApplyWaiter {
         if (!source.recording) return p;
         if (source.applyId === undefined ? await source.drained() : this.seenCount(source.applyId) >= p.completed + p.dead) return p;
         doneSince ??= Date.now();
-        if (Date.now() - doneSince > 2000 && (await source.drained())) {
+        if (Date.now() - doneSince > 2000 &&
+          (source.applyId === undefined ? await source.drained() : (await source.recorded()) >= p.completed + p.dead)) {
           await source.refresh();
           return p;
         }

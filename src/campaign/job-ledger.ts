@@ -1,7 +1,7 @@
 import type { Database } from "../database/database";
 import { normaliseTarget, type JobStatus } from "../graph/model";
 import { parseJobId } from "../queue/job-id";
-import type { Target } from "../queue/message";
+import { isEdgeTarget, type Target } from "../queue/message";
 import type { CompletionMessage } from "../queue/queue-set";
 
 /** One apply as the ledger keeps it. */
@@ -62,8 +62,12 @@ export class JobLedger {
    * function and target. Idempotent: a notice handled twice writes the same.
    */
   async recordOutcome(m: CompletionMessage): Promise<JobStatus> {
+    // a job finished by a foreign worker, found once everything drained, comes without its target:
+    // the ledger knows it (and the job's kwargs); the notice is completed here for every graph to see
+    if (m.id === undefined || m.id === null) await this.fillFromLedger(m);
+    const lastParams = capParams(m.kwargs ?? {});
     const status: JobStatus = {
-      success: m.status !== "dead", attempts: m.attempt, lastParams: m.kwargs, finishedAt: new Date(m.finished_at).toISOString(),
+      success: m.status !== "dead", attempts: m.attempt, lastParams, finishedAt: new Date(m.finished_at).toISOString(),
       jobId: m.job_id, ...(m.reason ? { reason: m.reason } : {}), ...(m.result !== undefined ? { result: capResult(m.result) } : {}),
     };
     const result = status.result === undefined ? null : JSON.stringify(status.result);
@@ -76,13 +80,35 @@ export class JobLedger {
         [m.job_id, job.applyId, job.index, m.func, status.success ? "completed" : "dead", status.attempts, m.reason ?? null, status.finishedAt, result],
       );
     }
+    if (m.id === undefined || m.id === null) return status; // a job no apply of this ledger knows: no target to record
     await this.db.query(
       `INSERT INTO job_status (func, along, target, success, attempts, last_params, job_id, finished_at, result) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (func, along, target) DO UPDATE SET success = EXCLUDED.success, attempts = EXCLUDED.attempts,
          last_params = EXCLUDED.last_params, job_id = EXCLUDED.job_id, finished_at = EXCLUDED.finished_at, result = EXCLUDED.result`,
-      [m.func, m.along, JSON.stringify(normaliseTarget(m.id)), status.success, status.attempts, JSON.stringify(m.kwargs ?? {}), m.job_id, status.finishedAt, result],
+      [m.func, m.along, JSON.stringify(normaliseTarget(m.id)), status.success, status.attempts, JSON.stringify(lastParams), m.job_id, status.finishedAt, result],
     );
     return status;
+  }
+
+  /** Fills a notice's target, along and kwargs from the apply its job belongs to (if this ledger has it). */
+  private async fillFromLedger(m: CompletionMessage): Promise<void> {
+    const job = parseJobId(m.job_id);
+    if (!job) return;
+    const [a] = await this.db.query<{ along: string | null; target: string | null; kwargs: string; own: string | null }>(
+      `SELECT along, (targets::jsonb -> $2::int)::text AS target, kwargs, (kwargs_for::jsonb -> $2::text)::text AS own
+         FROM applies WHERE apply_id = $1`, [job.applyId, job.index]);
+    if (!a?.target) return;
+    const target = JSON.parse(a.target) as Target;
+    m.id = target;
+    m.along ??= a.along ?? (isEdgeTarget(target) ? "edge" : "node");
+    m.kwargs ??= JSON.parse(a.own ?? a.kwargs) as Record<string, unknown>;
+  }
+
+  /** Finished jobs of an apply with their outcome as Redis keeps it (`c<attempts>` or `d`): what reconcile restores. */
+  async finishedOutcomes(applyId: string): Promise<[jobId: string, outcome: string][]> {
+    const rows = await this.db.query<{ job_id: string; outcome: string; attempts: number }>(
+      "SELECT job_id, outcome, attempts FROM job_outcomes WHERE apply_id = $1", [applyId]);
+    return rows.map((r) => [r.job_id, r.outcome === "dead" ? "d" : `c${Number(r.attempts) || 1}`]);
   }
 
   /** The latest outcome of every function on every target (the `jobStatus` cache). */
@@ -152,4 +178,18 @@ export function capResult(result: unknown): unknown {
   if (text === undefined) return null;
   const bytes = Buffer.byteLength(text);
   return bytes > MAX_RESULT_BYTES ? { truncated: true, bytes } : result;
+}
+
+/** `last_params` kept in job_status (and shown as `lastParams`) are capped like results: large kwargs are the job's to keep. */
+export const MAX_PARAMS_BYTES = 8 * 1024;
+
+export function capParams(kwargs: Record<string, unknown>): Record<string, unknown> {
+  let text: string;
+  try {
+    text = JSON.stringify(kwargs);
+  } catch {
+    return { unserialisable: true };
+  }
+  const bytes = Buffer.byteLength(text);
+  return bytes > MAX_PARAMS_BYTES ? { truncated: true, bytes } : kwargs;
 }

@@ -17,7 +17,9 @@ export interface ReconcileReport {
 /**
  * After Redis lost its data (a restart without persistence, a flush), puts back every unfinished job of
  * the recorded applies that is in no queue, under its own job id, with its apply's walltime and args and
- * its own kwargs. The ledger says what was submitted and what finished; each apply is judged by its own
+ * its own kwargs; with them, the outcomes of the finished ones and the apply's counters, never lower than
+ * what Redis already counted. A job finished by a foreign worker is recorded as finished (the watcher
+ * writes its outcome like any other), so it is never run again. The ledger says what was submitted and what finished; each apply is judged by its own
  * jobs, so a later apply on the same targets never hides an earlier one's unfinished work.
  */
 export async function reconcile(ledger: JobLedger, queues: QueueSet, supervisor: WorkerSupervisor,
@@ -29,8 +31,11 @@ export async function reconcile(ledger: JobLedger, queues: QueueSet, supervisor:
     const counts = await ledger.counts(a.applyId);
     const missing = unfinished.filter((j) => !inQueues.has(jobIdOf(a.applyId, j.index)));
     if (missing.length > 0) {
+      // the outcomes Redis lost come back first, and the counters are only ever raised (never below what
+      // Redis counted: completions still in the completed list, say)
       await queues.resubmit(a.applyId, a.func, missing, {
         along: a.along, args: a.args, kwargs: a.kwargs, walltime: a.walltime, total: counts.total, completed: counts.completed, dead: counts.dead,
+        finished: await ledger.finishedOutcomes(a.applyId),
       });
       if (options.start !== false) await supervisor.start(missing.length, a.workerWalltime, a.func, a.applyId);
     }

@@ -2,17 +2,17 @@ import { randomBytes } from "crypto";
 import * as os from "os";
 import { errorMessage } from "../errors";
 import { redisNowMs } from "../queue/clock";
-import { decodeMessage } from "../queue/message";
-import type { QueueSet, RequeueItem } from "../queue/queue-set";
+import { decodeMessage, type JobMessage } from "../queue/message";
+import type { CompletionMessage, QueueSet, RequeueItem } from "../queue/queue-set";
 import type { JobRegistry } from "../worker/registry";
-import { decideRetry, type FailureCause } from "../worker/retry";
+import { decideRetry, retryDefaults, type FailureCause } from "../worker/retry";
 
 export interface SentinelOptions {
   /** Seconds between sweeps (config `cluster.sentinel_interval`). */
   intervalSeconds?: number;
   /** Expired entries handled per script call; a sweep continues while full batches come back. */
   batchSize?: number;
-  /** Working entries read per adoption step (only when the working list and the deadlines disagree). */
+  /** Working entries read per adoption step (only when the working list and the leases disagree). */
   adoptBatch?: number;
   log?: (line: string) => void;
   /**
@@ -33,6 +33,8 @@ export interface SentinelStatus {
   deadLettered: number;
   quarantined: number;
   adopted: number;
+  /** Jobs taken to be finished by a foreign worker (they left the queues without a completion message). */
+  foreign: number;
   errors: number;
   lastError?: string;
   lastErrorAt?: number;
@@ -51,7 +53,7 @@ export class Sentinel {
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
   private readonly state: SentinelStatus = {
-    running: false, leader: false, sweeps: 0, requeued: 0, deadLettered: 0, quarantined: 0, adopted: 0, errors: 0,
+    running: false, leader: false, sweeps: 0, requeued: 0, deadLettered: 0, quarantined: 0, adopted: 0, foreign: 0, errors: 0,
   };
   private readonly intervalMs: number;
   private readonly log: (line: string) => void;
@@ -101,8 +103,10 @@ export class Sentinel {
         const lockTtl = Math.max(5000, this.intervalMs * 5);
         this.state.leader = await this.queues.transitions.lock(this.token, lockTtl);
         if (!this.state.leader) return;
+        handled += await this.promoteRetries();
         handled += await this.requeueExpired();
         handled += await this.adoptOrphans();
+        handled += await this.settleVanished();
         this.state.sweeps++;
         this.state.lastSweepAt = Date.now();
         this.state.lastSweepMs = Date.now() - started;
@@ -125,51 +129,103 @@ export class Sentinel {
     this.timer.unref();
   }
 
-  /** Sleeps until the next deadline if that comes before the interval is up: requeues are prompt, idle sweeps rare. */
+  /**
+   * Sleeps until the next deadline (or the next retry's backoff end) if that comes before the interval is
+   * up: requeues are prompt, idle sweeps rare. A deadline already past after a sweep is one the sweep could
+   * not act on (Redis refused, say): it waits the interval, never spins.
+   */
   private async nextDelay(): Promise<number> {
     if (!this.state.leader) return this.intervalMs;
     try {
-      const [next, now] = await Promise.all([
-        this.queues.redis.zrange(this.queues.keys.deadlines, 0, 0, "WITHSCORES"),
+      const k = this.queues.keys;
+      const [next, retry, now] = await Promise.all([
+        this.queues.redis.zrange(k.deadlines, 0, 0, "WITHSCORES"),
+        this.queues.redis.zrange(k.delayed, 0, 0, "WITHSCORES"),
         redisNowMs(this.queues.redis),
       ]);
-      if (next.length < 2) return this.intervalMs;
-      return Math.min(this.intervalMs, Math.max(5, Number(next[1]) - now + 2));
+      let delay = this.intervalMs;
+      for (const list of [next, retry]) {
+        if (list.length < 2) continue;
+        const at = Number(list[1]);
+        if (at > now) delay = Math.min(delay, at - now + 2);
+      }
+      return Math.max(5, delay);
     } catch {
       return this.intervalMs;
     }
   }
 
+  /** Retries whose backoff is over go to processing (and get workers, as requeues do). */
+  private async promoteRetries(): Promise<number> {
+    const promoted = await this.queues.transitions.promote(1000);
+    if (promoted > 0 && this.options.onRequeued) {
+      try {
+        await this.options.onRequeued(promoted, this.queues.config.cluster.walltime);
+      } catch (err) {
+        this.error(err);
+      }
+    }
+    return promoted;
+  }
+
+  /**
+   * Once every queue is empty, jobs of open applies that have no outcome left the queues through another
+   * client (AutoCNet's worker removes a finished message from working): recorded as finished by a foreign
+   * worker (vanished-9.lua). Costs one script call that reads five lengths while anything is queued.
+   */
+  private async settleVanished(): Promise<number> {
+    const { found } = await this.queues.transitions.vanished(20_000);
+    if (found > 0) {
+      this.state.foreign += found;
+      this.log(`${found} job(s) left the queues without a completion message: recorded as finished by a foreign worker`);
+    }
+    return found;
+  }
+
   private async requeueExpired(): Promise<number> {
     const batchSize = this.options.batchSize ?? 500;
     const cfg = this.queues.config.cluster;
+    const defaults = retryDefaults(cfg);
     let total = 0;
     for (let round = 0; round < 100; round++) {
-      const { now, entries } = await this.queues.transitions.expired(batchSize);
+      const { now, items: expired } = await this.queues.transitions.expired(batchSize);
       const items: RequeueItem[] = [];
-      for (const entry of entries) {
-        const decoded = decodeMessage(entry, cfg.walltime);
+      // Every expired lease read is acted on: requeued, dead-lettered, or quarantined with the reason —
+      // never left to expire again (the sweep would meet it for ever).
+      for (const { key, raw } of expired) {
+        if (!raw) {
+          await this.queues.quarantine("", "a deadline whose working entry is gone", "working", key);
+          continue;
+        }
+        const decoded = decodeMessage(raw, cfg.walltime, { maxBytes: this.queues.maxMessageBytes });
         if (!decoded.ok) {
-          if (await this.queues.quarantine(entry, decoded.reason)) this.state.quarantined++;
+          if (await this.queues.quarantine(raw, decoded.reason, "working", key)) this.state.quarantined++;
           continue;
         }
         const m = decoded.message;
         // Past max_time it outlived its walltime; before it, its worker stopped heartbeating.
         const cause: FailureCause = m.max_time === undefined || now >= m.max_time ? "walltime" : "heartbeat";
+        let item: RequeueItem;
         try {
-          items.push(decideRetry(entry, m, { cause }, this.registry?.get(m.func), cfg.maxfailures));
+          item = { ...decideRetry(raw, m, { cause }, this.registry?.get(m.func), defaults), key };
+          // an adopted entry (another client's worker holds it) that is gone from working was finished by it
+          if (key.startsWith("a")) item.foreignDone = foreignNotice(m, now);
         } catch (err) {
           this.error(err);
+          if (await this.queues.quarantine(raw, `the sentinel cannot requeue it: ${errorMessage(err)}`, "working", key)) this.state.quarantined++;
+          continue;
         }
+        items.push(item);
       }
       const statuses = await this.queues.requeue(items, { onlyIfExpired: true });
       let requeued = 0;
       let walltime = 0;
       statuses.forEach((s, i) => {
-        if (s === "requeued") {
+        if (s === "requeued" || s === "delayed") {
           requeued++;
           walltime = Math.max(walltime, Number((JSON.parse(items[i].payload) as { walltime?: number }).walltime ?? 0));
         } else if (s === "dead") this.state.deadLettered++;
+        else if (s === "foreign") this.state.foreign++;
       });
       this.state.requeued += requeued;
       if (requeued > 0 && this.options.onRequeued) {
@@ -179,27 +235,28 @@ export class Sentinel {
           this.error(err);
         }
       }
-      total += items.length;
-      if (entries.length < batchSize) break;
+      total += expired.length;
+      if (expired.length < batchSize) break;
     }
     return total;
   }
 
   /**
-   * Working entries that have no deadline were put there by someone else (an AutoCNet worker, a hand
-   * LMOVE): they get first-seen + walltime. Costs two O(1) reads per sweep; the list is read, a chunk per
-   * sweep, only when it holds more entries than the deadline set. (If a foreign client also removed an
-   * adopted entry, the counts can agree for a while; the stale deadline is cleaned when it expires, and
-   * the counts then disagree again.)
+   * Working entries that have no lease were put there by someone else (an AutoCNet worker, a hand
+   * LMOVE): they get first-seen + walltime. Costs two O(1) reads per sweep; the list is read (as bytes), a
+   * chunk per sweep, only when it holds more entries than the leases hash. (If a foreign client also
+   * removed an adopted entry, the counts can agree for a while; the stale lease is settled when it
+   * expires — the entry left working on its own: finished by that client — and the counts then disagree
+   * again.)
    */
   private async adoptOrphans(): Promise<number> {
     const k = this.queues.keys;
-    const [[, workingLen], [, deadlineCount], [, cursorText]] = (await this.queues.redis.pipeline()
-      .llen(k.working).zcard(k.deadlines).get(k.adoptCursor).exec()) as [unknown, number | string | null][];
+    const [[, workingLen], [, leaseCount], [, cursorText]] = (await this.queues.redis.pipeline()
+      .llen(k.working).hlen(k.leases).get(k.adoptCursor).exec()) as [unknown, number | string | null][];
     let cursor = Number(cursorText ?? 0);
-    if (Number(workingLen) <= Number(deadlineCount) && cursor === 0) return 0;
+    if (Number(workingLen) <= Number(leaseCount) && cursor === 0) return 0;
     const chunk = this.options.adoptBatch ?? 1000;
-    const entries = await this.queues.redis.lrange(k.working, cursor, cursor + chunk - 1);
+    const entries = await this.queues.redis.lrangeBuffer(k.working, cursor, cursor + chunk - 1);
     cursor = entries.length < chunk ? 0 : cursor + chunk;
     await this.queues.redis.set(k.adoptCursor, cursor);
     if (entries.length === 0) return 0;
@@ -220,7 +277,7 @@ export class Sentinel {
       .hset(k, {
         token: this.token, running: 1, where: `${os.hostname()} pid ${process.pid}`, intervalMs: this.intervalMs,
         lastSweepAt: s.lastSweepAt ?? 0, lastSweepMs: s.lastSweepMs ?? 0, sweeps: s.sweeps, requeued: s.requeued,
-        deadLettered: s.deadLettered, quarantined: s.quarantined, adopted: s.adopted, errors: s.errors,
+        deadLettered: s.deadLettered, quarantined: s.quarantined, adopted: s.adopted, foreign: s.foreign, errors: s.errors,
         lastError: s.lastError ?? "", lastErrorAt: s.lastErrorAt ?? 0,
       })
       .pexpire(k, Math.max(10_000, this.intervalMs * 10))
@@ -247,8 +304,18 @@ export async function readCampaignSentinelStatus(queues: QueueSet, now = Date.no
   const n = (k: string) => Number(h[k] ?? 0);
   return {
     running: true, leader: true, sweeps: n("sweeps"), lastSweepAt: last, lastSweepMs: n("lastSweepMs"), requeued: n("requeued"),
-    deadLettered: n("deadLettered"), quarantined: n("quarantined"), adopted: n("adopted"), errors: n("errors"),
+    deadLettered: n("deadLettered"), quarantined: n("quarantined"), adopted: n("adopted"), foreign: n("foreign"), errors: n("errors"),
     ...(h.lastError ? { lastError: h.lastError, lastErrorAt: n("lastErrorAt") || undefined } : {}),
     where: h.where,
   };
+}
+
+/** The completion notice of a job its foreign worker finished (it left working without one). */
+function foreignNotice(m: JobMessage, now: number): string {
+  const notice: CompletionMessage = {
+    job_id: m.job_id, id: m.id, along: m.along, func: m.func, attempt: m.attempt, count: m.count, kwargs: m.kwargs,
+    worker: m.worker ?? "foreign", finished_at: now, foreign: true,
+  };
+  if (m.param_step !== undefined) notice.param_step = m.param_step;
+  return JSON.stringify(notice);
 }

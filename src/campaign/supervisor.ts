@@ -20,7 +20,8 @@ export interface ClusterJobGroup {
 /**
  * Owns the cluster backend of a graph and keeps queued work supplied with workers: it starts workers for
  * an apply, and — once it has started any — every 2 s (and whenever the sentinel requeues) it starts more
- * for messages that wait with none to take them (retries put back after their apply's workers exited).
+ * for messages that wait with none to take them (retries put back after their apply's workers exited),
+ * keeping a draining pool at its configured size (workers killed or stuck are replaced).
  * It stops doing so when the applies it served are finished, or after `cancel()`.
  */
 export class WorkerSupervisor {
@@ -78,7 +79,8 @@ export class WorkerSupervisor {
 
   /**
    * Messages waiting with no worker to take them get workers: one per message in `once` mode (minus tasks
-   * pending or running), a drain worker if none runs. Only while an apply it started workers for is
+   * pending or running); draining workers up to the pool's size (`cluster.concurrency` locally,
+   * `arraychunk` on SLURM), minus those active. Only while an apply it started workers for is
    * unfinished, or after a reapply until the queues are drained.
    */
   async ensureWorkers(walltime = this.config.cluster.walltime): Promise<ClusterSubmission | undefined> {
@@ -93,11 +95,15 @@ export class WorkerSupervisor {
       const lengths = await this.queues.lengths();
       if (this.reapplying && lengths.processing + lengths.working === 0) this.reapplying = false;
       if (this.startedApplies.size === 0 && !this.reapplying) return undefined;
-      const queued = lengths.processing;
+      // retries still backing off (in `lengths.processing`, from the delayed set) get workers when they are due
+      const queued = await this.queues.redis.llen(this.queues.keys.processing);
       if (queued === 0) return undefined;
       const active = await backend.activeWorkers();
       const once = (this.config.cluster.worker_mode ?? backend.defaultWorkerMode) === "once";
-      const need = once ? queued - active : active === 0 ? queued : 0;
+      // draining workers: the pool is kept at its configured size while work is queued (workers killed,
+      // or exited because a job ignored its abort signal, are replaced even while others still run)
+      const pool = backend.name === "local" ? this.config.cluster.concurrency : (this.config.cluster.arraychunk ?? this.config.cluster.concurrency);
+      const need = once ? queued - active : Math.min(queued, pool) - active;
       if (need <= 0) return undefined;
       return await this.submit(need, walltime, "retry");
     } finally {

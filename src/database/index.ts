@@ -85,10 +85,23 @@ export async function openWorkerDatabase(config: Config): Promise<Database> {
   );
 }
 
-/** A database opened on first use (workers whose jobs never touch it never connect). */
+/**
+ * A database opened on first use (workers whose jobs never touch it never connect). A failed opening is
+ * not kept: the next query tries again (a worker started while the database was down recovers once it is
+ * back; the job that met the failure is retried as an infrastructure failure).
+ */
 export function lazyDatabase(open: () => Promise<Database>): Database {
   let opening: Promise<Database> | undefined;
-  const get = () => (opening ??= open());
+  const get = () => {
+    if (!opening) {
+      const attempt = open();
+      opening = attempt;
+      attempt.catch(() => {
+        if (opening === attempt) opening = undefined;
+      });
+    }
+    return opening;
+  };
   return {
     kind: "postgresql",
     get where() { return "(not yet opened)"; },

@@ -176,6 +176,10 @@ export class NetworkCandidateGraph {
       const own = options.kwargsFor!(targets[i]!, i);
       return own ? { ...options.kwargs, ...own } : undefined;
     } : undefined;
+    // every target valid and every message within cluster.max_message_bytes, before anything is recorded
+    this.queues.checkSubmission(func, targets, {
+      along, args: options.args, kwargs: options.kwargs, kwargsFor: options.kwargsFor, walltime: walltime + grace,
+    });
     // recorded in the database first: if Redis later loses the messages, reconcile() knows them
     await this.ledger.recordApply({
       applyId, func, along, args: options.args ?? [], kwargs: options.kwargs ?? {}, walltime: walltime + grace, workerWalltime: walltime, count: targets.length,
@@ -211,6 +215,11 @@ export class NetworkCandidateGraph {
     return {
       progress, applyId, recording: this.watcher.status().running,
       drained: async () => (await this.redisQueue.llen(k.completed)) + (await this.redisQueue.llen(k.completedInFlight)) === 0,
+      recorded: async () => {
+        if (applyId === undefined) return 0;
+        const c = await this.ledger.counts(applyId);
+        return c.completed + c.dead;
+      },
       refresh: () => this.refreshJobStatus(),
     };
   }
@@ -232,7 +241,7 @@ export class NetworkCandidateGraph {
   /** A completion seen on the campaign's feed: update the cache, run this graph's callback, wake waits. */
   private async seeCompletion(m: CompletionMessage): Promise<void> {
     // a point's id is not a node's: point jobs have no node or edge attributes here
-    const attrs = m.along === "point" ? undefined : this.attributesOf(m.id);
+    const attrs = m.along === "point" || m.id === undefined || m.id === null ? undefined : this.attributesOf(m.id);
     if (attrs) {
       attrs.jobStatus[m.func] = {
         success: m.status !== "dead", attempts: m.attempt, lastParams: m.kwargs, finishedAt: new Date(m.finished_at).toISOString(),

@@ -8,6 +8,8 @@ export const FAILURE_CAUSES = {
   exception: { label: "the job threw", outcome: "failed", color: "#e15759" },
   terminated: { label: "worker terminated", outcome: "terminated", color: "#9c755f" },
   "unknown-function": { label: "unknown job function", outcome: "failed", color: "#e15759" },
+  // the job could not reach the database or Redis: retried with backoff, not counted against maxfailures
+  infrastructure: { label: "database or Redis unreachable", outcome: "infrastructure", color: "#76b7b2" },
 } as const;
 
 export type FailureCause = keyof typeof FAILURE_CAUSES;
@@ -23,6 +25,7 @@ export const OUTCOME_COLORS: Record<AttemptOutcome, string> = {
   "heartbeat lost": FAILURE_CAUSES.heartbeat.color,
   failed: FAILURE_CAUSES.exception.color,
   terminated: FAILURE_CAUSES.terminated.color,
+  infrastructure: FAILURE_CAUSES.infrastructure.color,
   "dead-lettered": "#3b3b3b",
   released: "#bab0ac",
   running: "#4e79a7",

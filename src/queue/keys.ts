@@ -10,8 +10,16 @@ export interface QueueKeys {
   processing: string;
   /** List of claimed messages, each stamped with `max_time`. */
   working: string;
-  /** Sorted set: working entry -> the time (ms) after which it is presumed dead (lease or walltime). */
+  /** Sorted set: lease key of a working entry -> the time (ms) after which it is presumed dead (lease or walltime). */
   deadlines: string;
+  /** Hash: lease key (16 hex digits of the entry's SHA-1; "a" + that for adopted entries) -> the working entry, byte for byte. */
+  leases: string;
+  /** Sorted set: retry message -> the time (ms) its backoff ends (claim and the sentinel move it to processing then). */
+  delayed: string;
+  /** Hash of counters: `foreign`, the ids given to messages that came without a job_id. */
+  sequence: string;
+  /** Set of apply ids whose jobs may not all be accounted for yet (for finding jobs that vanished). */
+  openApplies: string;
   /** List of completion messages for the graph's watcher. */
   completed: string;
   /** List the watcher moves a completion message to while its callback runs. */
@@ -46,6 +54,10 @@ export function queueKeys(redis: Pick<RedisConfig, "basename" | "processing_queu
     processing: redis.processing_queue,
     working: redis.working_queue,
     deadlines: `${b}:deadlines`,
+    leases: `${b}:leases`,
+    delayed: `${b}:delayed`,
+    sequence: `${b}:seq`,
+    openApplies: `${b}:open`,
     completed: redis.completed_queue,
     completedInFlight: `${b}:completed:inflight`,
     dead: `${b}:dead`,

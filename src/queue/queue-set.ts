@@ -1,9 +1,13 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../config";
 import { keyPattern, queueKeys, type QueueKeys } from "./keys";
+import { isUtf8 } from "buffer";
 import { jobIdOf, newApplyId } from "./job-id";
-import { encodeMessage, firstAttemptEncoder, isEdgeTarget, type JobMessage, type Target } from "./message";
-import { Transitions } from "./transitions";
+import {
+  describeTarget, encodeMessage, firstAttemptEncoder, isEdgeTarget, leaseKeyOf, MAX_NESTING, nestingDepth, targetProblem,
+  type JobMessage, type Target,
+} from "./message";
+import { Transitions, type ClaimedEntry } from "./transitions";
 import { parseWalltime } from "../config/walltime";
 
 export interface SubmitOptions {
@@ -30,6 +34,7 @@ export interface Submission {
 }
 
 export interface QueueLengths {
+  /** Messages waiting for a worker: the processing list, plus retries backing off in the delayed set. */
   processing: number;
   working: number;
   completed: number;
@@ -44,33 +49,52 @@ export interface ApplyProgress {
   submittedAt?: number;
 }
 
-/** One claimed job as a worker holds it: the exact working entry (needed to complete it) and its max_time. */
-export interface Claimed {
-  entry: string;
-  maxTime: number;
-}
+/** One claimed job as a worker holds it: the exact working entry (its bytes), its max_time and its lease key. */
+export type Claimed = ClaimedEntry;
 
 export interface CompleteItem {
-  entry: string;
+  /** The working entry, exactly (a Buffer from claim; text is taken as UTF-8). */
+  entry: string | Buffer;
+  /** Its lease key (from claim; derived from the entry if absent). */
+  key?: string;
   message: JobMessage;
   /** JSON-serialisable result, carried in the completion message. */
   result?: unknown;
   worker?: string;
+  /** The completion message, already encoded (`completionMessage(item)`); encoded by complete() if absent. */
+  completion?: string;
 }
 
 export type CompleteStatus = "completed" | "late" | "duplicate";
 
 export interface RequeueItem {
-  entry: string;
+  /** The working entry, exactly. */
+  entry: string | Buffer;
+  /** Its lease key (derived from the entry if absent). */
+  key?: string;
   jobId: string;
+  /** The attempt that failed (recorded if an adopted entry turns out to have been finished by its foreign worker). */
+  attempt?: number;
   action: "retry" | "dead";
   /** The next attempt's message, or the dead-letter record. */
   payload: string;
   /** Lineage event (JSON object) describing why. */
   event: Record<string, unknown>;
+  /** A retry's backoff: it waits this long in the delayed set before a worker can claim it (0: at once). */
+  delayMs?: number;
+  /** For an adopted entry (lease key "a..."): the completion notice to record if it left working on its own. */
+  foreignDone?: string;
 }
 
-export type RequeueStatus = "requeued" | "dead" | "alive" | "gone" | "finished";
+export type RequeueStatus = "requeued" | "delayed" | "dead" | "alive" | "gone" | "finished" | "foreign";
+
+/** An apply that cannot be queued as asked: names the target and what to do. Nothing was pushed. */
+export class SubmitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SubmitError";
+  }
+}
 
 /**
  * The queues of one config (its `basename`): processing, working (+ deadlines), completed, dead-letter,
@@ -83,7 +107,60 @@ export class QueueSet {
 
   constructor(readonly redis: Redis, readonly config: Config) {
     this.keys = queueKeys(config.redis);
-    this.transitions = new Transitions(redis, this.keys, config.cluster.walltime);
+    this.transitions = new Transitions(redis, this.keys, config.cluster.walltime, this.maxMessageBytes);
+  }
+
+  /** `cluster.max_message_bytes`: no message of an apply may be larger (claim quarantines larger foreign ones). */
+  get maxMessageBytes(): number {
+    return this.config.cluster.max_message_bytes;
+  }
+
+  /**
+   * Checks an apply before anything is recorded or pushed: every target is a node id or a
+   * [source, destination] pair, and every message fits in `cluster.max_message_bytes` and nests at most
+   * MAX_NESTING deep. Throws a SubmitError naming the first target that does not, and what to do.
+   * Cheap for plain targets: a message is only encoded when its size could come near the limit.
+   */
+  checkSubmission(func: string, targets: readonly Target[], options: SubmitOptions = {}): void {
+    const walltime = options.walltime === undefined ? this.config.cluster.walltime : parseWalltime(options.walltime);
+    const fixed = { func, args: options.args ?? [], kwargs: options.kwargs ?? {}, walltime };
+    let sample: string;
+    try {
+      sample = encodeMessage({ ...fixed, job_id: "x", id: 0, along: options.along ?? "node", count: 0, attempt: 1 });
+    } catch (err) {
+      throw new SubmitError(`apply: the args/kwargs of '${func}' cannot be encoded as JSON (${(err as Error).message})`);
+    }
+    const fixedBytes = Buffer.byteLength(sample);
+    const fixedDepth = nestingDepth(sample);
+    targets.forEach((target, index) => {
+      const problem = targetProblem(target);
+      if (problem) throw new SubmitError(`apply: target ${describeTarget(target)} (#${index}) ${problem}`);
+      const own = options.kwargsFor?.(target, index);
+      const plain = typeof target === "number" || (Array.isArray(target) && typeof target[0] === "number" && typeof target[1] === "number");
+      if (!own && plain && fixedBytes + 120 <= this.maxMessageBytes && fixedDepth + 1 <= MAX_NESTING) return;
+      let text: string;
+      try {
+        text = encodeMessage({ ...fixed, kwargs: own ? { ...fixed.kwargs, ...own } : fixed.kwargs, job_id: jobIdOf("xxxxxxxx", index),
+          id: target, along: options.along ?? (isEdgeTarget(target) ? "edge" : "node"), count: 0, attempt: 1 });
+      } catch (err) {
+        throw new SubmitError(`apply: the message for target ${describeTarget(target)} cannot be encoded as JSON (${(err as Error).message})`);
+      }
+      this.checkMessage(text, target);
+    });
+  }
+
+  /** Throws a SubmitError if one encoded message is too large or nests too deep. */
+  private checkMessage(text: string, target: Target): void {
+    if (text.length * 3 > this.maxMessageBytes) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > this.maxMessageBytes) {
+        throw new SubmitError(`apply: the message for target ${describeTarget(target)} is ${bytes} bytes, over cluster.max_message_bytes ` +
+          `(${this.maxMessageBytes}); pass large inputs by reference (a file path, a database id) in kwargs, or raise cluster.max_message_bytes`);
+      }
+    }
+    if (text.length > 2 * MAX_NESTING && nestingDepth(text) > MAX_NESTING) {
+      throw new SubmitError(`apply: the message for target ${describeTarget(target)} nests deeper than ${MAX_NESTING} levels; flatten its args/kwargs`);
+    }
   }
 
   /** Pushes one message per target onto the processing queue, pipelined in batches. */
@@ -115,15 +192,25 @@ export class QueueSet {
     };
     const fast = { edge: firstAttemptEncoder({ along: options.along ?? "edge", func, args, kwargs, walltime }),
       node: firstAttemptEncoder({ along: options.along ?? "node", func, args, kwargs, walltime }) };
+    const fixedBytes = Buffer.byteLength(fast.node("x", 0));
+    if (nestingDepth(fast.edge("x", [0, 0])) > MAX_NESTING) this.checkMessage(fast.edge("x", [0, 0]), "(every target)");
+    // (graph.apply checks the whole apply before recording it; a direct caller meeting a bad target here
+    // has the batches before it pushed)
     for (const target of targets) {
+      const problem = targetProblem(target);
+      if (problem) throw new SubmitError(`apply: target ${describeTarget(target)} (#${count}) ${problem}`);
       const own = options.kwargsFor?.(target, count);
       const along = isEdgeTarget(target) ? "edge" : "node";
-      batch.push(own
+      const text = own
         ? encodeMessage({
           job_id: jobIdOf(applyId, count), id: target, along: options.along ?? along, func, args,
           kwargs: { ...kwargs, ...own }, walltime, count: 0, attempt: 1,
         })
-        : fast[along](jobIdOf(applyId, count), target));
+        : fast[along](jobIdOf(applyId, count), target);
+      if (own || fixedBytes + 120 > this.maxMessageBytes || typeof target === "string" || typeof (target as unknown[])[0] === "string") {
+        this.checkMessage(text, target);
+      }
+      batch.push(text);
       count++;
       if (batch.length >= batchSize) flushBatch();
       if (queued >= 20) await sendPipe();
@@ -135,25 +222,31 @@ export class QueueSet {
   }
 
   /**
-   * Pushes first attempts again under their original job ids (`<applyId>-<index>`), and resets the apply's
-   * counters: what `reconcile` does after Redis lost its data. `finished` jobs count as done.
+   * Puts back what Redis lost, from the ledger (what `reconcile` does): the outcomes of `finished` jobs
+   * where Redis has none, the apply's counters raised to at least the ledger's (never lowered: what Redis
+   * already counted stands), and the first attempts of `jobs` under their original job ids.
    */
   async resubmit(applyId: string, func: string, jobs: { index: number; target: Target; kwargs?: Record<string, unknown> }[], fixed: {
     along?: string; args?: unknown[]; kwargs?: Record<string, unknown>; walltime: number; total: number; completed: number; dead: number;
-  }): Promise<void> {
-    const k = this.keys;
+    finished?: [jobId: string, outcome: string][];
+  }): Promise<{ total: number; completed: number; dead: number }> {
     const messages = jobs.map(({ index, target, kwargs }) => encodeMessage({
       job_id: jobIdOf(applyId, index), id: target, along: fixed.along ?? (isEdgeTarget(target) ? "edge" : "node"), func,
       args: fixed.args ?? [], kwargs: kwargs ?? fixed.kwargs ?? {}, walltime: fixed.walltime, count: 0, attempt: 1,
     }));
     const record = JSON.stringify({ func, along: fixed.along ?? null, walltime: fixed.walltime, args: fixed.args ?? [], kwargs: fixed.kwargs ?? {} });
-    const pipe = this.redis.pipeline()
-      .hset(k.applyPrefix + applyId, { total: fixed.total - messages.length, completed: fixed.completed, dead: fixed.dead });
-    for (let i = 0; i < messages.length; i += 1000) {
-      this.transitions.pipePush(pipe, applyId, i === 0 ? record : "", messages.slice(i, i + 1000));
+    const counts = { total: fixed.total, completed: fixed.completed, dead: fixed.dead };
+    const finished = fixed.finished ?? [];
+    let after = counts;
+    // outcomes first, then the messages: a job is never pushed before what finished is known again
+    for (let i = 0; i < finished.length; i += 5000) {
+      after = await this.transitions.resubmit(applyId, record, counts, finished.slice(i, i + 5000), []);
     }
-    if (messages.length === 0) pipe.hsetnx(k.applies, applyId, record);
-    await execOrThrow(pipe);
+    for (let i = 0; i < messages.length; i += 1000) {
+      after = await this.transitions.resubmit(applyId, record, counts, [], messages.slice(i, i + 1000));
+    }
+    if (finished.length === 0 && messages.length === 0) after = await this.transitions.resubmit(applyId, record, counts, [], []);
+    return after;
   }
 
   /**
@@ -162,15 +255,21 @@ export class QueueSet {
    */
   async queuedJobIds(): Promise<Set<string>> {
     const ids = new Set<string>();
+    const add = (m: string) => {
+      // the top-level job_id exactly (JSON.parse): never a "job_id" inside kwargs or a string value
+      try {
+        const v = JSON.parse(m) as { job_id?: unknown };
+        if (typeof v.job_id === "string" && v.job_id) ids.add(v.job_id);
+      } catch {
+        // not JSON: no job of ours (claim or the sentinel quarantines it)
+      }
+    };
     for (const key of [this.keys.processing, this.keys.working, this.keys.completed, this.keys.completedInFlight]) {
       const len = await this.redis.llen(key);
-      for (let i = 0; i < len; i += 5000) {
-        for (const m of await this.redis.lrange(key, i, i + 4999)) {
-          const id = /"job_id"\s*:\s*"([^"]*)"/.exec(m)?.[1];
-          if (id) ids.add(id);
-        }
-      }
+      for (let i = 0; i < len; i += 5000) for (const m of await this.redis.lrange(key, i, i + 4999)) add(m);
     }
+    const delayed = await this.redis.zcard(this.keys.delayed);
+    for (let i = 0; i < delayed; i += 5000) for (const m of await this.redis.zrange(this.keys.delayed, i, i + 4999)) add(m);
     return ids;
   }
 
@@ -188,38 +287,57 @@ export class QueueSet {
     return got !== null;
   }
 
-  /** Extends the leases of held entries; returns, per entry, whether it is still held. */
-  async heartbeat(held: Claimed[], leaseMs: number): Promise<boolean[]> {
+  /** Extends the leases of held entries (named by their lease keys: O(1) bytes each); per entry, whether it is still held. */
+  async heartbeat(held: { key: string; maxTime: number }[], leaseMs: number): Promise<boolean[]> {
     if (held.length === 0) return [];
     return (await this.transitions.heartbeat(leaseMs, held)).map((x) => x === 1);
   }
 
-  /** Completes jobs: working -> completed, counted once per job (see complete-7.lua). */
+  /**
+   * Completes jobs: working -> completed, counted once per job (see complete-9.lua). The completion
+   * messages are encoded first: one that cannot be encoded throws here, before anything moves.
+   */
   async complete(items: CompleteItem[]): Promise<CompleteStatus[]> {
     if (items.length === 0) return [];
-    return this.transitions.complete<CompleteStatus>(items.map((it) => [it.entry, it.message.job_id, it.message.attempt, completionMessage(it)]));
+    const args = items.map((it): [string | Buffer, string, string, number, string] =>
+      [it.entry, it.key ?? leaseKeyOf(it.entry), it.message.job_id, it.message.attempt, it.completion ?? completionMessage(it)]);
+    return this.transitions.complete<CompleteStatus>(args);
   }
 
-  /** Moves failed working entries on: to processing as their next attempt, or to the dead-letter list. */
+  /** Moves failed working entries on: to processing (or the delayed set) as their next attempt, or to the dead-letter list. */
   async requeue(items: RequeueItem[], options: { onlyIfExpired: boolean }): Promise<RequeueStatus[]> {
     if (items.length === 0) return [];
     return this.transitions.requeue<RequeueStatus>(
-      items.map((it) => [it.entry, it.jobId, it.action, it.payload, JSON.stringify(it.event)]), options.onlyIfExpired);
+      items.map((it) => [it.entry, it.key ?? leaseKeyOf(it.entry), it.jobId, it.attempt ?? 1, it.action, it.payload, JSON.stringify(it.event),
+        Math.max(0, Math.round(it.delayMs ?? 0)), it.foreignDone ?? ""]), options.onlyIfExpired);
   }
 
-  /** Moves a malformed entry from `source` (working by default) to quarantine, with the reason. */
-  async quarantine(entry: string, reason: string, source: "working" | "completedInFlight" = "working"): Promise<boolean> {
-    const record = JSON.stringify({ reason, raw: entry, from: source, at: Date.now() });
-    return this.transitions.quarantine(entry, record, source);
+  /**
+   * Moves an entry that cannot be handled from `source` (working by default, with its lease) to
+   * quarantine, with the reason. The record keeps the entry as text, and its exact bytes in base64 when
+   * they are not UTF-8.
+   */
+  async quarantine(entry: string | Buffer, reason: string, source: "working" | "completedInFlight" = "working", key?: string): Promise<boolean> {
+    const record: Record<string, unknown> = { reason, raw: entry.toString(), from: source, at: Date.now() };
+    if (Buffer.isBuffer(entry) && !isUtf8(entry)) record.raw_base64 = entry.toString("base64");
+    const leaseKey = key ?? (source === "working" && entry.length > 0 ? leaseKeyOf(entry) : "");
+    return this.transitions.quarantine(entry, leaseKey, JSON.stringify(record), source);
   }
 
-  /** Current lengths of every list of the set. */
+  /** Current lengths of every list of the set (`processing` includes retries backing off). */
   async lengths(): Promise<QueueLengths> {
     const k = this.keys;
     const res = await this.redis.pipeline()
-      .llen(k.processing).llen(k.working).llen(k.completed).llen(k.dead).llen(k.quarantine).exec();
+      .llen(k.processing).llen(k.working).llen(k.completed).llen(k.dead).llen(k.quarantine).zcard(k.delayed).exec();
     const n = (i: number) => Number(res?.[i]?.[1] ?? 0);
-    return { processing: n(0), working: n(1), completed: n(2), dead: n(3), quarantine: n(4) };
+    return { processing: n(0) + n(5), working: n(1), completed: n(2), dead: n(3), quarantine: n(4) };
+  }
+
+  /** Milliseconds until the next retry backing off is due (0 if one is due now); undefined if none waits. */
+  async nextRetryDueIn(): Promise<number | undefined> {
+    const [next, time] = await Promise.all([this.redis.zrange(this.keys.delayed, 0, 0, "WITHSCORES"), this.redis.time()]);
+    if (next.length < 2) return undefined;
+    return Math.max(0, Number(next[1]) - (Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)));
   }
 
   /** Counts of one apply: how many were submitted, completed, dead-lettered. */
@@ -270,6 +388,8 @@ export interface DeadLetter {
 export interface QuarantineRecord {
   reason: string;
   raw: string;
+  /** The exact bytes, when they are not UTF-8 text. */
+  raw_base64?: string;
   from: string;
   at: number;
 }
@@ -280,6 +400,12 @@ export interface QuarantineRecord {
  */
 export interface CompletionMessage {
   status?: "completed" | "dead";
+  /**
+   * Finished by a foreign worker: the job left working (or every queue) without a completion message, as
+   * AutoCNet's worker finishes. A notice found that way once everything drained has no `id` (nor kwargs):
+   * the graph's ledger fills them in from the apply before anyone sees it.
+   */
+  foreign?: boolean;
   reason?: string;
   cause?: string;
   job_id: string;
@@ -295,7 +421,8 @@ export interface CompletionMessage {
   result?: unknown;
 }
 
-function completionMessage(it: CompleteItem): string {
+/** The completion message of a finished job, encoded (throws if its kwargs or result cannot be). */
+export function completionMessage(it: CompleteItem): string {
   const m = it.message;
   const out: CompletionMessage = {
     job_id: m.job_id, id: m.id, along: m.along, func: m.func, attempt: m.attempt, count: m.count,

@@ -9,7 +9,7 @@ import type { ChainableCommander, Redis } from "ioredis";
 const DIR = path.join(__dirname, "commands");
 
 export const SCRIPT_NAMES = [
-  "push", "claim", "heartbeat", "complete", "requeue", "quarantine", "adopt", "expired", "lock",
+  "push", "claim", "heartbeat", "complete", "requeue", "quarantine", "adopt", "expired", "lock", "promote", "resubmit", "vanished",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
@@ -45,12 +45,24 @@ export function defineScripts(redis: Redis): void {
   }
 }
 
-type Arg = string | number;
+type Arg = string | number | Buffer;
 
-/** Runs one transition script. */
+/** Runs one transition script (bulk replies as strings). */
 export function runScript<T = unknown>(redis: Redis, name: ScriptName, keys: string[], args: Arg[]): Promise<T> {
+  return callScript<T>(redis, COMMAND_PREFIX + name, name, keys, args);
+}
+
+/**
+ * Runs one transition script with bulk replies as Buffers: for entries that must be matched byte for
+ * byte later (a message that is not valid UTF-8 would not survive a round trip through a JS string).
+ */
+export function runScriptBuffer<T = unknown>(redis: Redis, name: ScriptName, keys: string[], args: Arg[]): Promise<T> {
+  return callScript<T>(redis, `${COMMAND_PREFIX}${name}Buffer`, name, keys, args);
+}
+
+function callScript<T>(redis: Redis, command: string, name: ScriptName, keys: string[], args: Arg[]): Promise<T> {
   checkKeys(name, keys);
-  const fn = (redis as unknown as Record<string, (...a: Arg[]) => Promise<T>>)[COMMAND_PREFIX + name];
+  const fn = (redis as unknown as Record<string, (...a: Arg[]) => Promise<T>>)[command];
   if (!fn) throw new Error(`autocnet: scripts are not defined on this Redis client; create it with connectRedis()`);
   return fn.call(redis, ...keys, ...args);
 }

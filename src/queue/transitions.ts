@@ -1,77 +1,136 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import type { QueueKeys } from "./keys";
-import { pipeScript, runScript } from "./scripts";
+import { pipeScript, runScript, runScriptBuffer } from "./scripts";
+
+/** A working entry, exactly as Redis holds it, with its lease. */
+export interface ClaimedEntry {
+  /** The entry's bytes: what every later transition matches (never re-encoded through a JS string). */
+  raw: Buffer;
+  /** The entry as text (for display; equal to `raw` when it is valid UTF-8). */
+  entry: string;
+  /** When this attempt is over (epoch ms, Redis clock). */
+  maxTime: number;
+  /** Its lease key: what heartbeats name (16 hex digits, whatever the message size). */
+  key: string;
+}
+
+type Bytes = string | Buffer;
 
 /**
  * The only caller of the Lua transition scripts (as BullMQ's `Scripts` class): one method per script in
  * ./commands, each building its KEYS and ARGV in one place. Everything that moves a job between durable
- * places goes through here; the classes above (QueueSet, Worker, Sentinel) stay thin.
+ * places goes through here; the classes above (QueueSet, Worker, Sentinel) stay thin. Entries travel as
+ * Buffers where they are matched byte for byte.
  */
 export class Transitions {
-  constructor(readonly redis: Redis, readonly keys: QueueKeys, private readonly defaultWalltime: number) {}
+  constructor(
+    readonly redis: Redis,
+    readonly keys: QueueKeys,
+    private readonly defaultWalltime: number,
+    private readonly maxMessageBytes: number,
+  ) {}
 
-  /** push-3: queues one batch of encoded messages of one apply on a pipeline (and records the apply once). */
+  /** push-4: queues one batch of encoded messages of one apply on a pipeline (and records the apply once). */
   pipePush(pipe: ChainableCommander, applyId: string, record: string, messages: string[]): void {
     const k = this.keys;
-    pipeScript(pipe, "push", [k.processing, k.applies, k.applyPrefix + applyId], [applyId, record, ...messages]);
+    pipeScript(pipe, "push", [k.processing, k.applies, k.applyPrefix + applyId, k.openApplies], [applyId, record, ...messages]);
   }
 
-  /** claim-5: up to `count` messages from processing to working, stamped; [entry, maxTime] per claim. */
-  async claim(workerId: string, leaseMs: number, count: number, task: string): Promise<{ entry: string; maxTime: number }[]> {
+  /** claim-8: up to `count` messages from processing to working, stamped and leased. */
+  async claim(workerId: string, leaseMs: number, count: number, task: string): Promise<ClaimedEntry[]> {
     const k = this.keys;
-    const flat = await runScript<(string | number)[]>(this.redis, "claim",
-      [k.processing, k.working, k.deadlines, k.outcomes, k.quarantine],
-      [workerId, Math.round(leaseMs), this.defaultWalltime, count, k.lineagePrefix, task]);
-    const out: { entry: string; maxTime: number }[] = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ entry: String(flat[i]), maxTime: Number(flat[i + 1]) });
+    const flat = await runScriptBuffer<(Buffer | number)[]>(this.redis, "claim",
+      [k.processing, k.working, k.deadlines, k.leases, k.outcomes, k.quarantine, k.delayed, k.sequence],
+      [workerId, Math.round(leaseMs), this.defaultWalltime, count, k.lineagePrefix, task, this.maxMessageBytes]);
+    const out: ClaimedEntry[] = [];
+    for (let i = 0; i < flat.length; i += 3) {
+      const raw = flat[i] as Buffer;
+      out.push({ raw, entry: raw.toString("utf8"), maxTime: Number(flat[i + 1]), key: String(flat[i + 2]) });
+    }
     return out;
   }
 
-  /** heartbeat-1: extends leases; 1 per entry still held, 0 otherwise. */
-  heartbeat(leaseMs: number, held: { entry: string; maxTime: number }[]): Promise<number[]> {
+  /** heartbeat-1: extends leases, named by their keys (O(1) bytes per entry); 1 per entry still held, 0 otherwise. */
+  heartbeat(leaseMs: number, held: { key: string; maxTime: number }[]): Promise<number[]> {
     const args: (string | number)[] = [Math.round(leaseMs)];
-    for (const h of held) args.push(h.entry, h.maxTime);
+    for (const h of held) args.push(h.key, h.maxTime);
     return runScript<number[]>(this.redis, "heartbeat", [this.keys.deadlines], args);
   }
 
-  /** complete-7: working -> completed, counted once per job. Items: [entry, jobId, attempt, completion message]. */
-  complete<S>(items: [entry: string, jobId: string, attempt: number, completion: string][]): Promise<S[]> {
+  /** complete-9: working -> completed, counted once per job. Items: [entry, lease key, jobId, attempt, completion message]. */
+  complete<S>(items: [entry: Bytes, key: string, jobId: string, attempt: number, completion: string][]): Promise<S[]> {
     const k = this.keys;
     return runScript<S[]>(this.redis, "complete",
-      [k.working, k.deadlines, k.completed, k.outcomes, k.retries, k.processing, k.dead],
+      [k.working, k.deadlines, k.leases, k.completed, k.outcomes, k.retries, k.processing, k.dead, k.delayed],
       [k.lineagePrefix, k.applyPrefix, ...items.flat()]);
   }
 
-  /** requeue-7: working -> processing (next attempt) or the dead-letter list. Items: [entry, jobId, action, payload, event]. */
-  requeue<S>(items: [entry: string, jobId: string, action: string, payload: string, event: string][], onlyIfExpired: boolean): Promise<S[]> {
+  /**
+   * requeue-9: working -> processing (next attempt, or the delayed set while backing off) or the
+   * dead-letter list. Items: [entry, lease key, jobId, attempt, action, payload, event, backoff ms,
+   * completion notice if an adopted entry turns out to have left working on its own ('' otherwise)].
+   */
+  requeue<S>(items: [entry: Bytes, key: string, jobId: string, attempt: number, action: string, payload: string, event: string,
+    delayMs: number, foreignDone: string][], onlyIfExpired: boolean): Promise<S[]> {
     const k = this.keys;
     return runScript<S[]>(this.redis, "requeue",
-      [k.working, k.deadlines, k.processing, k.dead, k.outcomes, k.retries, k.completed],
+      [k.working, k.deadlines, k.leases, k.processing, k.dead, k.outcomes, k.retries, k.completed, k.delayed],
       [k.lineagePrefix, k.applyPrefix, onlyIfExpired ? "1" : "0", ...items.flat()]);
   }
 
-  /** quarantine-3: an entry from `source` to quarantine with its record; false if it was not there. */
-  async quarantine(entry: string, record: string, source: "working" | "completedInFlight"): Promise<boolean> {
+  /**
+   * quarantine-4: an entry from `source` to quarantine with its record (and its lease dropped); false if
+   * it was not there. An empty entry drops only the lease (a deadline whose entry is gone).
+   */
+  async quarantine(entry: Bytes, key: string, record: string, source: "working" | "completedInFlight"): Promise<boolean> {
     const k = this.keys;
-    return (await runScript<number>(this.redis, "quarantine", [k[source], k.deadlines, k.quarantine], [entry, record])) === 1;
+    return (await runScript<number>(this.redis, "quarantine", [k[source], k.deadlines, k.leases, k.quarantine], [entry, key, record])) === 1;
   }
 
-  /** adopt-2: working entries without a deadline get first-seen + walltime; returns how many. */
-  adopt(entries: string[]): Promise<number> {
+  /** adopt-3: working entries without a lease get first-seen + walltime; returns how many. */
+  adopt(entries: Buffer[]): Promise<number> {
     const k = this.keys;
-    return runScript<number>(this.redis, "adopt", [k.working, k.deadlines], [this.defaultWalltime, k.lineagePrefix, ...entries]);
+    return runScript<number>(this.redis, "adopt", [k.working, k.deadlines, k.leases],
+      [this.defaultWalltime, k.lineagePrefix, this.maxMessageBytes, ...entries]);
   }
 
-  /** expired-1: up to `limit` entries whose deadline passed: {now, entries with their deadlines}. */
-  async expired(limit: number): Promise<{ now: number; entries: string[] }> {
-    const found = await runScript<string[]>(this.redis, "expired", [this.keys.deadlines], [limit]);
-    const entries: string[] = [];
-    for (let i = 1; i < found.length; i += 2) entries.push(found[i]!);
-    return { now: Number(found[0]), entries };
+  /** expired-2: up to `limit` leases whose deadline passed, with their entries (null: the lease lost its entry). */
+  async expired(limit: number): Promise<{ now: number; items: { key: string; raw: Buffer | null }[] }> {
+    const found = await runScriptBuffer<(Buffer | number | null)[]>(this.redis, "expired", [this.keys.deadlines, this.keys.leases], [limit]);
+    const items: { key: string; raw: Buffer | null }[] = [];
+    for (let i = 1; i < found.length; i += 2) items.push({ key: String(found[i]), raw: (found[i + 1] as Buffer | null) ?? null });
+    return { now: Number(found[0]), items };
   }
 
   /** lock-1: takes or extends the sentinel's sweep lock for `ttlMs` (or releases it); whether this token holds it. */
   async lock(token: string, ttlMs: number, release = false): Promise<boolean> {
     return (await runScript<number>(this.redis, "lock", [this.keys.sentinelLock], [token, ttlMs, release ? "1" : "0"])) === 1;
+  }
+
+  /** promote-2: retries whose backoff is over, delayed -> processing; how many moved. */
+  promote(limit: number): Promise<number> {
+    return runScript<number>(this.redis, "promote", [this.keys.delayed, this.keys.processing], [limit]);
+  }
+
+  /**
+   * resubmit-5: reconcile's put-back of one apply: outcomes Redis lost (set where missing), counters
+   * raised to at least the ledger's, first attempts pushed. Returns the counters after the call.
+   */
+  async resubmit(applyId: string, record: string, counts: { total: number; completed: number; dead: number },
+    outcomes: [jobId: string, outcome: string][], messages: string[]): Promise<{ total: number; completed: number; dead: number }> {
+    const k = this.keys;
+    const [total, completed, dead] = await runScript<number[]>(this.redis, "resubmit",
+      [k.processing, k.applies, k.applyPrefix + applyId, k.outcomes, k.openApplies],
+      [applyId, record, counts.total, counts.completed, counts.dead, outcomes.length, ...outcomes.flat(), ...messages]);
+    return { total: Number(total), completed: Number(completed), dead: Number(dead) };
+  }
+
+  /** vanished-9: once everything is drained, jobs of open applies that left the queues without an outcome; [found, checked]. */
+  async vanished(budget: number): Promise<{ found: number; checked: number }> {
+    const k = this.keys;
+    const [found, checked] = await runScript<number[]>(this.redis, "vanished",
+      [k.processing, k.working, k.delayed, k.completed, k.completedInFlight, k.openApplies, k.outcomes, k.applies, k.retries],
+      [k.lineagePrefix, k.applyPrefix, budget]);
+    return { found: Number(found), checked: Number(checked) };
   }
 }

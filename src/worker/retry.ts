@@ -40,41 +40,95 @@ export function growWalltime(factor = 2, maxSeconds = 7 * 86400): NonNullable<Re
     failure.cause === "walltime" ? { walltime: Math.min(maxSeconds, Math.ceil(message.walltime * factor)) } : undefined;
 }
 
+/** What decideRetry falls back on when a function's policy does not say (from `cluster:`). */
+export interface RetryDefaults {
+  /** `cluster.maxfailures`. */
+  maxfailures: number;
+  /** `cluster.retry_backoff`: seconds before a failed job's first retry (0: at once). */
+  backoff?: number;
+  /** `cluster.retry_backoff_max`: the longest backoff, in seconds. */
+  backoffMax?: number;
+  /** `cluster.max_infra_failures`: attempts an unreachable database or Redis may cost a job. */
+  maxInfraFailures?: number;
+}
+
+/** The retry defaults of a config's `cluster:` section. */
+export function retryDefaults(cluster: { maxfailures: number; retry_backoff: number; retry_backoff_max: number; max_infra_failures: number }): RetryDefaults {
+  return { maxfailures: cluster.maxfailures, backoff: cluster.retry_backoff, backoffMax: cluster.retry_backoff_max, maxInfraFailures: cluster.max_infra_failures };
+}
+
+/**
+ * The backoff before the retry that follows the n-th failure (n from 1): exponential, `base` doubling per
+ * failure up to `max`, with "equal jitter" (between half and all of it), so that jobs failing together
+ * (a database restart) do not come back together. Milliseconds.
+ */
+export function backoffMs(n: number, base: number, max: number, random: () => number = Math.random): number {
+  if (base <= 0) return 0;
+  const full = Math.min(max, base * 2 ** Math.max(0, n - 1)) * 1000;
+  return Math.round(full / 2 + random() * (full / 2));
+}
+
 /**
  * Decides what happens to a failed attempt. Pure: the entry stays in working (durable) while this runs;
  * the caller then moves it with one atomic requeue. A hook that throws counts as "give up", with the
- * hook's error in the reason, so a buggy policy cannot loop a job forever.
+ * hook's error in the reason, so a buggy policy cannot loop a job forever; so does a next attempt that
+ * cannot be encoded. A job that threw (cause `exception`) or could not reach the infrastructure (cause
+ * `infrastructure`) backs off before its retry; walltime, heartbeat and terminated failures are retried
+ * at once. An infrastructure failure does not spend `maxfailures` (the job was not at fault) and keeps
+ * its parameters, up to `maxInfraFailures` attempts.
  */
 export function decideRetry(
-  entry: string,
+  entry: string | Buffer,
   message: JobMessage,
   failure: Failure,
   policy: RetryPolicy | undefined,
-  defaultMaxfailures: number,
+  defaults: number | RetryDefaults,
 ): RequeueItem {
+  const d: RetryDefaults = typeof defaults === "number" ? { maxfailures: defaults } : defaults;
+  const infra = failure.cause === "infrastructure";
   const failures = message.count + 1;
-  const maxfailures = policy?.maxfailures ?? defaultMaxfailures;
+  const infraFailures = (message.infra_failures ?? 0) + 1;
+  const maxfailures = policy?.maxfailures ?? d.maxfailures;
   const base = { cause: failure.cause, a: message.attempt, ...(failure.error ? { error: truncate(failure.error) } : {}) };
+  const text = entry.toString();
   const dead = (reason: string): RequeueItem => ({
     entry,
     jobId: message.job_id,
+    attempt: message.attempt,
     action: "dead",
     payload: JSON.stringify({
-      reason, cause: failure.cause, job_id: message.job_id, func: message.func, message: entry, at: Date.now(),
+      reason, cause: failure.cause, job_id: message.job_id, func: message.func, message: text, at: Date.now(),
     }),
     event: { e: "dead", ...base, why: reason },
   });
   if (failure.cause === "unknown-function") return dead(failure.error ?? `unknown job function '${message.func}'`);
-  if (failures >= maxfailures) return dead(`failed ${failures} time(s), maxfailures is ${maxfailures}`);
-  let changes: RetryChanges;
-  try {
-    changes = policy?.reparameterize?.(message, failure);
-  } catch (err) {
-    return dead(`retry policy of '${message.func}' threw: ${(err as Error).message}`);
+  if (infra) {
+    const limit = d.maxInfraFailures ?? 30;
+    if (infraFailures >= limit) {
+      return dead(`the database or Redis was unreachable on ${infraFailures} attempt(s), cluster.max_infra_failures is ${limit}`);
+    }
+  } else if (failures >= maxfailures) {
+    return dead(`failed ${failures} time(s), maxfailures is ${maxfailures}`);
   }
-  if (changes === false) return dead(`retry policy of '${message.func}' gave up after ${failures} failure(s)`);
-  const next = nextAttempt(message, changes ?? {});
-  const event: Record<string, unknown> = { e: "requeued", ...base, next: message.attempt + 1 };
+  let changes: RetryChanges;
+  if (!infra) {
+    try {
+      changes = policy?.reparameterize?.(message, failure);
+    } catch (err) {
+      return dead(`retry policy of '${message.func}' threw: ${(err as Error).message}`);
+    }
+    if (changes === false) return dead(`retry policy of '${message.func}' gave up after ${failures} failure(s)`);
+  }
+  let next: string;
+  try {
+    next = nextAttempt(message, changes || {}, { infrastructure: infra });
+  } catch (err) {
+    return dead(`the next attempt cannot be encoded (${(err as Error).message})`);
+  }
+  const delayMs = failure.cause === "exception" || infra
+    ? backoffMs(infra ? infraFailures : failures, d.backoff ?? 0, d.backoffMax ?? 60)
+    : 0;
+  const event: Record<string, unknown> = { e: "requeued", ...base, next: message.attempt + 1, ...(delayMs > 0 ? { backoff_ms: delayMs } : {}) };
   if (changes) {
     const from: Record<string, unknown> = {};
     const to: Record<string, unknown> = {};
@@ -87,9 +141,13 @@ export function decideRetry(
     if (changes.param_step !== undefined && changes.param_step !== message.param_step) {
       from.param_step = message.param_step ?? 0; to.param_step = changes.param_step;
     }
-    if (Object.keys(to).length > 0) event.params = { from, to };
+    if (Object.keys(to).length > 0) {
+      // the lineage keeps a change, not a copy of large parameters
+      const size = JSON.stringify({ from, to }).length;
+      event.params = size <= 2048 ? { from, to } : { from: { truncated: true }, to: { truncated: true, bytes: size } };
+    }
   }
-  return { entry, jobId: message.job_id, action: "retry", payload: next, event };
+  return { entry, jobId: message.job_id, attempt: message.attempt, action: "retry", payload: next, event, delayMs };
 }
 
 function truncate(s: string, n = 300): string {

@@ -3,9 +3,10 @@ import type { Redis } from "ioredis";
 import { lazyDatabase, type Database } from "../database";
 import { errorMessage } from "../errors";
 import { decodeMessage, encodeMessage, type JobMessage } from "../queue/message";
-import type { Claimed, CompleteItem, CompleteStatus, QueueSet, RequeueItem } from "../queue/queue-set";
+import { completionMessage, type Claimed, type CompleteItem, type CompleteStatus, type QueueSet, type RequeueItem } from "../queue/queue-set";
+import { isInfrastructureError } from "./infra";
 import type { JobContext, JobRegistry } from "./registry";
-import { decideRetry, type Failure, type FailureCause } from "./retry";
+import { decideRetry, retryDefaults, type Failure, type FailureCause } from "./retry";
 
 export interface WorkerOptions {
   /**
@@ -26,6 +27,12 @@ export interface WorkerOptions {
   log?: (line: string) => void;
   /** The database job functions write to (`ctx.db`); without one, using `ctx.db` fails the job with a clear error. */
   db?: Database;
+  /**
+   * Seconds past its walltime a job that ignores its abort signal may keep this worker (config
+   * `cluster.stuck_grace`): then the worker moves the job on, stops claiming and run() returns with
+   * reason `stuck`, so that its process can exit and be replaced (the job function cannot be killed).
+   */
+  stuckGraceSeconds?: number;
 }
 
 export interface WorkerSummary {
@@ -38,8 +45,8 @@ export interface WorkerSummary {
   quarantined: number;
   deadLettered: number;
   redisErrors: number;
-  /** Why run() returned. */
-  reason: "idle" | "once" | "stopped" | "terminated";
+  /** Why run() returned (`stuck`: a job ignored its abort signal past walltime + stuck grace; exit the process). */
+  reason: "idle" | "once" | "stopped" | "terminated" | "stuck";
 }
 
 /** The lease a heartbeat interval implies: a worker is presumed dead 1.5 intervals after its last beat. */
@@ -53,6 +60,8 @@ export function defaultWorkerId(): string {
 }
 
 interface Running {
+  /** This worker's own number for it (two claims can carry byte-identical entries). */
+  seq: number;
   claimed: Claimed;
   message?: JobMessage;
   /** Whether its job function has been called (a claimed-ahead job may still wait for a slot). */
@@ -65,6 +74,10 @@ interface Running {
   abort?: AbortController;
   /** Set when it is aborted (walltime, SIGTERM); the signal is only created if the job asks for it. */
   abortCause?: FailureCause;
+  /** Its job function returned or threw: its entry is being moved on (heartbeats no longer speak for it). */
+  finishing?: boolean;
+  /** It ignored its abort signal past walltime + stuck grace: moved on by this worker, which then exits. */
+  stuck?: boolean;
   done: Promise<void>;
 }
 
@@ -81,13 +94,15 @@ export class Worker {
   private readonly heartbeatSeconds: number;
   private readonly log: (line: string) => void;
   /** Claimed entries not yet moved on (running, or completing): heartbeats and SIGTERM cover these. */
-  private readonly held = new Map<string, Running>();
+  private readonly held = new Map<number, Running>();
+  private seq = 0;
+  private readonly stuckGraceMs: number;
   /** Job functions executing now: what `concurrency` bounds. */
   private busy = 0;
   private readonly slotWaiters: { r: Running; resolve: (got: boolean) => void }[] = [];
   /** Moving average of job run times (ms). */
   private meanRunMs?: number;
-  private stopping: "stopped" | "terminated" | undefined;
+  private stopping: "stopped" | "terminated" | "stuck" | undefined;
   private wake?: () => void;
   private pendingCompletions: { item: CompleteItem; resolve: (s: CompleteStatus | undefined) => void }[] = [];
   private flushScheduled = false;
@@ -106,6 +121,7 @@ export class Worker {
     this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.idleMs = (options.idleSeconds ?? 2) * 1000;
     this.heartbeatSeconds = options.heartbeatSeconds ?? queues.config.cluster.heartbeat;
+    this.stuckGraceMs = (options.stuckGraceSeconds ?? queues.config.cluster.stuck_grace) * 1000;
     this.log = options.log ?? ((line) => console.error(`[worker ${this.id}] ${line}`));
     this.db = options.db ?? lazyDatabase(async () => {
       throw new Error("no database was given to this worker (Worker options.db)");
@@ -124,6 +140,7 @@ export class Worker {
     const walltimes = setInterval(() => {
       this.abortPastWalltime();
       this.releaseWaitingTooLong();
+      this.leaveStuckJobs();
     }, 250);
     walltimes.unref();
     let idleSince = Date.now();
@@ -159,11 +176,19 @@ export class Worker {
           continue;
         }
         const idleFor = Date.now() - idleSince;
-        if (this.mode === "drain" && idleFor >= this.idleMs) break;
+        if (this.mode === "drain" && idleFor >= this.idleMs) {
+          // a retry backing off soon is queued work: wait for it rather than leave it without a worker
+          if (await this.retryDueSoon()) {
+            await this.waitForWork(1);
+            continue;
+          }
+          break;
+        }
         const wait = this.mode === "drain" ? Math.min(1, (this.idleMs - idleFor) / 1000) : 1;
         await this.waitForWork(Math.max(0.05, wait));
       }
-      await Promise.all([...this.held.values()].map((r) => r.done));
+      // a stuck job's function never returns: its entry was moved on, the others are waited for
+      await Promise.all([...this.held.values()].filter((r) => !r.stuck).map((r) => r.done));
       await this.flushCompletions();
     } finally {
       clearInterval(beat);
@@ -193,9 +218,9 @@ export class Worker {
     }
     const waiting = held.filter((r) => !r.started && r.message);
     await Promise.all([
-      ...held.filter((r) => r.started).map((r) => this.fail(r, { cause: r.abortCause!, error: why.error ?? "worker received SIGTERM" })),
+      ...held.filter((r) => r.started && !r.stuck && !r.finishing).map((r) => this.fail(r, { cause: r.abortCause!, error: why.error ?? "worker received SIGTERM" })),
       waiting.length > 0
-        ? this.retrying("release", () => this.queues.requeue(waiting.map((r) => unclaimItem(r.claimed.entry, r.message!)), { onlyIfExpired: false }))
+        ? this.retrying("release", () => this.queues.requeue(waiting.map((r) => unclaimItem(r.claimed, r.message!)), { onlyIfExpired: false }))
         : undefined,
     ]);
     for (const w of this.slotWaiters.splice(0)) w.resolve(false); // already put back above
@@ -244,27 +269,29 @@ export class Worker {
       const w = this.slotWaiters[i];
       if (now - w.r.claimedAt < 1000 || !w.r.message) continue;
       this.slotWaiters.splice(i, 1);
-      const item = unclaimItem(w.r.claimed.entry, w.r.message, "it waited over a second for a slot behind a slow job");
+      const item = unclaimItem(w.r.claimed, w.r.message, "it waited over a second for a slot behind a slow job");
       void this.retrying("release", () => this.queues.requeue([item], { onlyIfExpired: false })).finally(() => w.resolve(false));
     }
   }
 
   private start(claimed: Claimed): void {
     this.summary.claimed++;
-    const r: Running = { claimed, claimedAt: Date.now(), done: Promise.resolve() };
-    this.held.set(claimed.entry, r);
-    r.done = this.execute(r).finally(() => {
-      this.held.delete(claimed.entry);
+    const r: Running = { seq: ++this.seq, claimed, claimedAt: Date.now(), done: Promise.resolve() };
+    this.held.set(r.seq, r);
+    r.done = this.execute(r).catch((err) => {
+      // never an entry left in working by a bug here: the sentinel would still requeue it, but say so
+      this.log(`internal error on a claimed job (the sentinel will requeue it): ${errorMessage(err)}`);
+    }).finally(() => {
+      this.held.delete(r.seq);
       this.wake?.();
     });
   }
 
   private async execute(r: Running): Promise<void> {
-    const decoded = decodeMessage(r.claimed.entry, this.queues.config.cluster.walltime);
+    const decoded = decodeMessage(r.claimed.raw, this.queues.config.cluster.walltime, { maxBytes: this.queues.maxMessageBytes });
     if (!decoded.ok) {
-      this.summary.quarantined++;
-      this.log(`quarantined a malformed message: ${decoded.reason}`);
-      await this.retrying("quarantine", () => this.queues.quarantine(r.claimed.entry, decoded.reason));
+      r.finishing = true;
+      await this.quarantine(r, decoded.reason);
       return;
     }
     const message = (r.message = decoded.message);
@@ -296,18 +323,62 @@ export class Worker {
       result = await def.run(ctx);
     } catch (err) {
       this.release();
-      if (this.terminated()) return; // terminate() already moved it on
-      await this.fail(r, { cause: r.abortCause ?? "exception", error: errorMessage(err) });
+      if (this.terminated() || r.stuck) return; // terminate() or leaveStuckJobs() already moved it on
+      r.finishing = true;
+      await this.fail(r, { cause: r.abortCause ?? (isInfrastructureError(err) ? "infrastructure" : "exception"), error: errorMessage(err) });
       return;
     }
     const ms = performance.now() - t0;
     this.meanRunMs = this.meanRunMs === undefined ? ms : this.meanRunMs * 0.9 + ms * 0.1;
     this.release();
-    if (this.stopping === "terminated") return;
-    const status = await this.completeSoon({ entry: r.claimed.entry, message, result: jsonSafe(result), worker: this.id });
+    if (this.stopping === "terminated" || r.stuck) return;
+    r.finishing = true;
+    const item: CompleteItem = { entry: r.claimed.raw, key: r.claimed.key, message, result: jsonSafe(result), worker: this.id };
+    try {
+      item.completion = completionMessage(item);
+    } catch (err) {
+      await this.quarantine(r, `the job ran, but its completion cannot be encoded: ${errorMessage(err)}`);
+      return;
+    }
+    const status = await this.completeSoon(item);
     if (status === "completed") this.summary.completed++;
     else if (status === "late") { this.summary.completed++; this.summary.late++; }
     else if (status === "duplicate") this.summary.duplicates++;
+  }
+
+  private async quarantine(r: Running, reason: string): Promise<void> {
+    this.summary.quarantined++;
+    this.log(`quarantined a message: ${reason}`);
+    await this.retrying("quarantine", () => this.queues.quarantine(r.claimed.raw, reason, "working", r.claimed.key));
+  }
+
+  /**
+   * A job that ignores its abort signal past walltime + stuck grace keeps its function running for ever:
+   * its message is moved on (the walltime failure goes through its retry policy, if the sentinel has not
+   * requeued it already), and this worker stops claiming, so that its process exits and is replaced.
+   */
+  private leaveStuckJobs(): void {
+    const now = Date.now();
+    for (const r of this.held.values()) {
+      if (!r.started || r.stuck || r.finishing || now < r.claimed.maxTime + this.stuckGraceMs) continue;
+      r.stuck = true;
+      this.stopping ??= "stuck";
+      this.wake?.();
+      this.log(`${r.message?.job_id ?? "a job"} ignored its abort signal ${Math.round((now - r.claimed.maxTime) / 1000)} s past its walltime; ` +
+        "moving it on and exiting so that a new worker takes this one's place");
+      void this.fail(r, { cause: "walltime", error: "the job ignored its abort signal past walltime" });
+    }
+  }
+
+  /** Whether a retry backing off is due within the next 10 s (then a draining worker waits for it). */
+  private async retryDueSoon(): Promise<boolean> {
+    try {
+      const due = await this.queues.nextRetryDueIn();
+      return due !== undefined && due <= 10_000;
+    } catch (err) {
+      this.redisError("delayed", err);
+      return false;
+    }
   }
 
   private abortPastWalltime(): void {
@@ -324,7 +395,7 @@ export class Worker {
     if (!message) return; // never decoded: nothing to retry; the sentinel will find it if it is still there
     this.summary.failed++;
     const def = this.registry.get(message.func);
-    const item = decideRetry(r.claimed.entry, message, failure, def, this.queues.config.cluster.maxfailures);
+    const item = { ...decideRetry(r.claimed.raw, message, failure, def, retryDefaults(this.queues.config.cluster)), key: r.claimed.key };
     const statuses = await this.retrying("requeue", () => this.queues.requeue([item], { onlyIfExpired: false }));
     if (statuses?.[0] === "dead") this.summary.deadLettered++;
     this.log(`${message.job_id} attempt ${message.attempt} failed (${failure.cause}${failure.error ? `: ${failure.error}` : ""}) -> ${statuses?.[0] ?? "left in working"}`);
@@ -351,12 +422,16 @@ export class Worker {
   }
 
   private async beat(): Promise<void> {
-    const held = [...this.held.values()].map((r) => r.claimed);
-    if (held.length === 0) return;
+    const running = [...this.held.values()].filter((r) => !r.finishing);
+    if (running.length === 0) return;
     try {
-      const alive = await this.queues.heartbeat(held, leaseMs(this.heartbeatSeconds));
+      const alive = await this.queues.heartbeat(running.map((r) => r.claimed), leaseMs(this.heartbeatSeconds));
       alive.forEach((ok, i) => {
-        if (!ok && Date.now() < held[i].maxTime) this.log(`lost the lease of a job (the sentinel requeued it); a late completion still counts once`);
+        const r = running[i];
+        // a job that finished while the heartbeat was on its way is not a lost lease
+        if (!ok && !r.finishing && this.held.get(r.seq) === r && Date.now() < r.claimed.maxTime) {
+          this.log(`lost the lease of ${r.message?.job_id ?? "a job"} (the sentinel requeued it); a late completion still counts once`);
+        }
       });
     } catch (err) {
       this.redisError("heartbeat", err);
@@ -421,8 +496,8 @@ function signalOf(r: Running): AbortSignal {
 }
 
 /** Puts a claimed-but-never-started message back as it was: no failure counted. */
-function unclaimItem(entry: string, m: JobMessage, why = "its worker stopped before starting it"): RequeueItem {
-  return { entry, jobId: m.job_id, action: "retry", payload: encodeMessage(m), event: { e: "released", a: m.attempt, why } };
+function unclaimItem(claimed: Claimed, m: JobMessage, why = "its worker stopped before starting it"): RequeueItem {
+  return { entry: claimed.raw, key: claimed.key, jobId: m.job_id, attempt: m.attempt, action: "retry", payload: encodeMessage(m), event: { e: "released", a: m.attempt, why } };
 }
 
 function jsonSafe(value: unknown): unknown {
@@ -432,6 +507,12 @@ function jsonSafe(value: unknown): unknown {
     if (text === undefined) return undefined;
     return text.length > 8192 ? { truncated: true, bytes: text.length } : JSON.parse(text);
   } catch {
-    return { unserialisable: String(value) };
+    let text = "";
+    try {
+      text = String(value).slice(0, 200);
+    } catch {
+      text = Object.prototype.toString.call(value);
+    }
+    return { unserialisable: text };
   }
 }

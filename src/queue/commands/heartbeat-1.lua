@@ -1,9 +1,9 @@
 --[[
-  heartbeat: a live worker extends the lease of the entries it holds (never past their walltime).
+  heartbeat: a live worker extends the leases of the entries it holds (never past their walltime).
 
   KEYS[1] deadlines sorted set
   ARGV[1] lease in ms
-  ARGV[2..] pairs: working entry, its max_time (ms)
+  ARGV[2..] pairs: lease key (16 hex digits, whatever the message size), its max_time (ms)
 
   Returns one integer per entry: 1 extended, 0 no longer held (the sentinel requeued it, or it finished).
 ]]

@@ -1,4 +1,4 @@
--- Shared helpers, included at the top of each transition script by the loader (src/scripts.ts).
+-- Shared helpers, included at the top of each transition script by the loader (src/queue/scripts.ts).
 
 -- Redis's clock in epoch milliseconds: every deadline is stamped with it, so skewed nodes agree.
 local function now_ms()
@@ -6,28 +6,30 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The job_id of a message (ours put it first; foreign ones may have none: then a stable hash).
-local function job_id_of(msg)
-  local id = string.match(msg, '"job_id"%s*:%s*"([^"]*)"')
-  if id == nil or id == '' then
-    return 'f-' .. string.sub(redis.sha1hex(msg), 1, 12), false
-  end
-  return id, true
-end
-
 -- The apply (submission) a job belongs to. The grammar is src/queue/job-id.ts's (a parity test keeps them
--- equal): "<apply_id>-<index>", index decimal digits; "f-<hash>" is a foreign job of no apply.
+-- equal): "<apply_id>-<index>", index decimal digits; "f-<hex>" is a foreign job of no apply.
 local function apply_id_of(job_id)
   local apply = string.match(job_id, '^(.+)-%d+$')
   if apply == 'f' then return nil end
   return apply
 end
 
-local function attempt_of(msg)
-  local a = tonumber(string.match(msg, '"attempt"%s*:%s*(%d+)'))
-  if a then return a end
-  local c = tonumber(string.match(msg, '"count"%s*:%s*(%d+)'))
-  return (c or 0) + 1
+-- An apply's counters change only if the apply was pushed (its counter hash exists): a foreign job id
+-- that happens to look like "<something>-<digits>" never creates a counter of its own.
+local function bump(prefix, apply, field, n)
+  if apply and redis.call('EXISTS', prefix .. apply) == 1 then redis.call('HINCRBY', prefix .. apply, field, n) end
+end
+
+-- The lease key of a working entry: its deadline's member and its field in the leases hash. Short and
+-- fixed-size whatever the message size (heartbeats send it, not the entry); src/queue/message.ts's
+-- leaseKeyOf derives the same.
+local function lease_key(entry)
+  return string.sub(redis.sha1hex(entry), 1, 16)
+end
+
+-- Job ids go into keys and JSON as they are: src/queue/message.ts's JOB_ID grammar.
+local function valid_job_id(s)
+  return type(s) == 'string' and #s <= 128 and string.find(s, '^[%w_.:%-]+$') ~= nil
 end
 
 -- Seconds of a SLURM --time string: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS; nil if not one or zero.
@@ -59,16 +61,54 @@ local function slurm_seconds(s)
   return secs
 end
 
--- The walltime of a message in seconds: a number (seconds) or a SLURM string; else the default.
-local function walltime_of(msg, default)
-  local n = tonumber(string.match(msg, '"walltime"%s*:%s*([%d%.]+)'))
-  if n and n > 0 then return n end
-  local s = string.match(msg, '"walltime"%s*:%s*"([^"]*)"')
-  if s then
-    local v = slurm_seconds(s)
-    if v and v > 0 then return v end
+-- A whole number in [lo, 2^31), else nil (NaN, infinities, fractions, strings: the worker quarantines those).
+local function whole(x, lo)
+  if type(x) == 'number' and x == x and x >= lo and x < 2147483648 and math.floor(x) == x then return x end
+  return nil
+end
+
+-- Walltimes beyond a year are not walltimes: such a message gets the default (and the worker's decoder,
+-- which refuses what is not a SLURM time or a positive number, has the last word).
+local MAX_WALLTIME = 366 * 86400
+
+-- Reads the fields the engine needs from a message, exactly: never by pattern over the whole text.
+-- Our messages start with a fixed envelope, {"job_id":"..","walltime":N,"count":N,"attempt":N,"id":..
+-- (src/queue/message.ts encodeMessage), read by one anchored match: a kwarg or a string value further on
+-- can never be mistaken for it. Any other message is decoded whole with cjson (its own nesting limit
+-- applies; pcall keeps a decode error from failing the script).
+-- Returns {job_id = id or nil, walltime = seconds, attempt = n, close = position of the final '}'},
+-- or nil and the reason it cannot be read (the caller quarantines it).
+local function read_message(msg, default_walltime, max_bytes)
+  local len = #msg
+  if max_bytes and len > max_bytes then
+    return nil, 'the message is ' .. len .. ' bytes, over cluster.max_message_bytes (' .. max_bytes .. ')'
   end
-  return default
+  local id, w, c, a = string.match(msg, '^{"job_id":"([%w_.:%-]+)","walltime":(%d+),"count":(%d+),"attempt":(%d+),"id":')
+  if id and #id <= 128 and string.byte(msg, len) == 125 then
+    local wt = tonumber(w)
+    if wt <= 0 or wt > MAX_WALLTIME then wt = default_walltime end
+    return {job_id = id, walltime = wt, attempt = whole(tonumber(a), 1) or 1, close = len}
+  end
+  local close = string.find(msg, '}%s*$')
+  if not string.find(msg, '^%s*{') or not close then return nil, 'not a JSON object' end
+  local ok, v = pcall(cjson.decode, msg)
+  if not ok then
+    local why = string.gsub(tostring(v), '^.-: ', '', 1)
+    return nil, 'not JSON: ' .. string.sub(why, 1, 200)
+  end
+  if type(v) ~= 'table' then return nil, 'not a JSON object' end
+  local info = {close = close}
+  local jid = v['job_id']
+  if jid ~= nil and jid ~= cjson.null and jid ~= '' then
+    if not valid_job_id(jid) then return nil, "'job_id' must be 1 to 128 letters, digits, '_', '.', ':' or '-'" end
+    info.job_id = jid
+  end
+  local wt = v['walltime']
+  if type(wt) == 'string' then wt = slurm_seconds(wt) end
+  if type(wt) ~= 'number' or not (wt > 0 and wt <= MAX_WALLTIME) then wt = default_walltime end
+  info.walltime = wt
+  info.attempt = whole(v['attempt'], 1) or ((whole(v['count'], 0) or 0) + 1)
+  return info
 end
 
 -- Appends one event to a job's lineage list. `fields` is a JSON object (as text) without the time.
@@ -86,4 +126,11 @@ local function call_many(cmd, key, list)
   for i = 1, #list, 1000 do
     redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
   end
+end
+
+-- Reverses a list in place (for RPUSH so that its first element ends up at the claim end).
+local function reversed(list)
+  local out = {}
+  for i = #list, 1, -1 do out[#out + 1] = list[i] end
+  return out
 end

@@ -4,6 +4,7 @@
   KEYS[1] processing list
   KEYS[2] applies hash (apply_id -> JSON record of the submission)
   KEYS[3] this apply's counter hash (total, completed, dead, submitted_at)
+  KEYS[4] open applies set (applies whose jobs may still be somewhere: see vanished-9.lua)
   ARGV[1] apply_id
   ARGV[2] the apply's JSON record ('' for the second and later batches)
   ARGV[3..] messages, JSON, oldest first
@@ -17,6 +18,7 @@ if ARGV[2] ~= '' then
   redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
   redis.call('HSETNX', KEYS[3], 'submitted_at', now_ms())
 end
+redis.call('SADD', KEYS[4], ARGV[1])
 redis.call('HINCRBY', KEYS[3], 'total', n)
 local len = 0
 local step = 4000 -- unpack() is bounded by Lua's stack
