@@ -1,13 +1,15 @@
 /** autocnet-ts: the public API. Everything a notebook or script needs is exported from here. */
 export { loadConfig, configSchema } from "./config";
-export type { Config, ConfigInput, RedisConfig, ClusterConfig, DatabaseConfig, LoadOptions } from "./config";
+export type { Config, ConfigInput, RedisConfig, RedisTlsConfig, ClusterConfig, DatabaseConfig, LoadOptions } from "./config";
 export { ConfigError, WalltimeError, ConnectionError } from "./errors";
+export type { ConnectionFailure } from "./errors";
+export { maskSecrets, secretsOfUrl } from "./secrets";
 export { parseWalltime, formatWalltime } from "./config/walltime";
 export { decodeMessage, encodeMessage, nextAttempt } from "./queue/message";
 export type { JobMessage, Target, DecodeResult } from "./queue/message";
 export { queueKeys } from "./queue/keys";
 export type { QueueKeys } from "./queue/keys";
-export { connectRedis, createRedis, describeRedis } from "./queue/redis";
+export { connectRedis, createRedis, describeRedis, redisTlsOptions } from "./queue/redis";
 export { QueueSet } from "./queue/queue-set";
 export type {
   SubmitOptions, Submission, QueueLengths, ApplyProgress, Claimed, CompleteItem, CompleteStatus, RequeueItem,
@@ -52,11 +54,11 @@ export type {
   JobStatus, NodeAttributes, EdgeAttributes, ImageInput, AddImagesReport, Filters, ApplyOptions, ApplyHandle, WaitOptions,
   GraphOptions,
 } from "./graph";
-export { openDatabase, openPostgres, openWorkerDatabase, databaseUrl, embeddedPath, migrate } from "./database";
+export { openDatabase, openPostgres, openWorkerDatabase, databaseUrl, databaseUrlFromEnv, embeddedPath, migrate } from "./database";
 export type { Database, OpenDatabaseOptions } from "./database";
 export { parseFootprint, parseWkt, area, centroid, bbox, intersection, overlaps, toGeoJSON } from "./geometry/polygons";
 export type { MultiPolygonCoords, FootprintInput, ParsedFootprint, GeoJSONPolygon, GeoJSONMultiPolygon } from "./geometry/polygons";
-export { configToInput, ensureConfigFile } from "./config";
+export { configToInput, ensureConfigFile, removeConfigFile } from "./config";
 export { QueueDepthSampler } from "./campaign/depth";
 export type { DepthSample } from "./campaign/depth";
 export {
