@@ -393,7 +393,8 @@ describe("matching jobs: re-runs replace, never duplicate (job functions called 
     const [p] = await ncg.points({ ids: [point.id] });
     expect(p!.ignore).toBe(true);
     const ms = await ncg.measures({ pointIds: [point.id] });
-    expect(ms.filter((m, i) => i !== p!.referenceIndex).every((m) => m.ignore && m.measureType === 0 && m.sample === m.aprioriSample)).toBe(true);
+    expect(ms.filter((m, i) => i !== p!.referenceIndex).every((m) => m.ignore && m.measureType === 0 && m.sample === m.aprioriSample
+      && m.line === m.aprioriLine && m.chooserName === "place_points_in_overlaps" && m.weight === null)).toBe(true);
     // and a normal run restores it (every run starts from the a priori)
     await subpixelRegisterPointJob(ctx(point.id, REGISTER, "point"));
     expect(await snapshot(sql, [point.id])).toBe(rows);
@@ -464,5 +465,22 @@ describe("ring_match and its ladder", () => {
       }
     }
     expect(retriedAndMatched).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("extract_features with float descriptors", () => {
+  it("KAZE stores float32 descriptors that match reads back and matches with L2", async () => {
+    const [s, d] = edgeList()[0]!;
+    for (const id of [s, d]) expect((await extractFeaturesJob(ctx(id, { method: "kaze", nfeatures: 500, threshold: 0.0001 }))).nkeypoints).toBeGreaterThan(50);
+    const rows = await ncg.db.query<{ descriptor_type: string; descriptor_size: number; nkeypoints: number; descriptors: Uint8Array }>(
+      "SELECT descriptor_type, descriptor_size, nkeypoints, descriptors FROM keypoints WHERE image_id = ANY($1::int[])", [[s, d]]);
+    for (const r of rows) {
+      expect(r).toMatchObject({ descriptor_type: "float32", descriptor_size: 64 });
+      expect(r.descriptors.length).toBe(Number(r.nkeypoints) * 64 * 4);
+    }
+    const m = await matchJob(ctx([s, d]));
+    expect(m.matches).toBeGreaterThanOrEqual(10);
+    const fit = await computeHomographyJob(ctx([s, d]));
+    expect(fit.homography_rms).toBeLessThanOrEqual(1);
   });
 });

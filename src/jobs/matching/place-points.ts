@@ -89,7 +89,7 @@ export async function placePointsJob(ctx: JobContext): Promise<PlacePointsResult
   };
   const refRect = quad(ref);
   let region = polygonClipping.intersection(refRect as polygonClipping.MultiPolygon, quad(pair.get(d)!) as polygonClipping.MultiPolygon) as MultiPolygonCoords;
-  const lower = others.filter((r) => r.id < d && r.id !== d);
+  const lower = others.filter((r) => r.id < d); // every other image (others excludes s) with a smaller id than d
   if (region.length > 0 && lower.length > 0) {
     region = polygonClipping.difference(region as polygonClipping.MultiPolygon, ...lower.map((r) => quad(r) as polygonClipping.MultiPolygon)) as MultiPolygonCoords;
   }

@@ -12,8 +12,9 @@
  * - accepted when the registration succeeded (status ok: the correlation ≥ `min_metric`, peak inside the search
  *   window, data all there) and cost > `threshold`: sample/line = the registered position, measuretype 3,
  *   templatemetric = metric, templateshift = shift, weight = cost, choosername = `chooser`, measureignore false;
- * - otherwise measureignore = true, sample/line back to the a-priori position, measuretype 0 (candidate), the
- *   metric and shift recorded when there are any.
+ * - otherwise measureignore = true, sample/line back to the a-priori position, measuretype 0 (candidate),
+ *   choosername back to the point's identifier (what place_points_in_overlap wrote), the metric and shift recorded
+ *   when there are any.
  * The reference measure gets templatemetric 1, templateshift 0, measureignore false (AutoCNet does the same).
  * The point is ignored (pointignore) when fewer than 2 measures (the reference included) are accepted.
  *
@@ -66,7 +67,7 @@ export async function subpixelRegisterPointJob(ctx: JobContext): Promise<{ point
   const useAffine = k.boolean("affine", true);
   const chooser = k.string("chooser", SUBPIXEL_REGISTER_POINT);
 
-  const [point] = await ctx.db.query<{ id: number; referenceindex: number }>("SELECT id, referenceindex FROM points WHERE id = $1", [pointId]);
+  const [point] = await ctx.db.query<{ id: number; referenceindex: number; identifier: string | null }>("SELECT id, referenceindex, identifier FROM points WHERE id = $1", [pointId]);
   if (!point) throw new Error(`${SUBPIXEL_REGISTER_POINT}: point ${pointId} is not in the points table`);
   const measures = (await ctx.db.query<MeasureRow>(
     "SELECT id, imageid, measuretype, sample, line, apriorisample, aprioriline FROM measures WHERE pointid = $1 ORDER BY id", [pointId]))
@@ -80,7 +81,8 @@ export async function subpixelRegisterPointJob(ctx: JobContext): Promise<{ point
   const refRec = records.get(ref.imageid)!;
   const refPoint = { x: Number(ref.sample), y: Number(ref.line) };
   const outcomes: MeasureOutcome[] = [];
-  const updates: { id: number; x: number; y: number; type: number; metric: number | null; shift: number | null; weight: number | null; chooser: string | null; ignore: boolean }[] = [];
+  // chooser undefined: leave the measure's choosername as it is (the reference's)
+  const updates: { id: number; x: number; y: number; type: number; metric: number | null; shift: number | null; weight: number | null; chooser: string | null | undefined; ignore: boolean }[] = [];
   try {
     for (const [i, m] of measures.entries()) {
       if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error("aborted");
@@ -105,7 +107,7 @@ export async function subpixelRegisterPointJob(ctx: JobContext): Promise<{ point
       outcomes.push({ id: m.id, imageId: m.imageid, status: registered && !accepted ? "cost" : result.status, accepted, metric, shift, cost });
       updates.push(accepted
         ? { id: m.id, x: result.x, y: result.y, type: 3, metric: result.metric, shift: shift!, weight: cost!, chooser, ignore: false }
-        : { id: m.id, x: apriori.x, y: apriori.y, type: 0, metric: metric ?? null, shift: shift ?? null, weight: null, chooser: null, ignore: true });
+        : { id: m.id, x: apriori.x, y: apriori.y, type: 0, metric: metric ?? null, shift: shift ?? null, weight: null, chooser: point.identifier, ignore: true });
     }
   } finally {
     await reader.close();
@@ -113,19 +115,19 @@ export async function subpixelRegisterPointJob(ctx: JobContext): Promise<{ point
   const accepted = outcomes.filter((o) => o.accepted).length;
   const ignored = accepted + 1 < 2;
   // the reference: metric 1, shift 0, kept; its position and type untouched
-  updates.push({ id: ref.id, x: refPoint.x, y: refPoint.y, type: ref.measuretype, metric: 1, shift: 0, weight: null, chooser: null, ignore: false });
+  updates.push({ id: ref.id, x: refPoint.x, y: refPoint.y, type: ref.measuretype, metric: 1, shift: 0, weight: null, chooser: undefined, ignore: false });
   await ctx.db.query(
     `WITH upd AS (
        UPDATE measures AS m SET sample = u.x, line = u.y, measuretype = u.mtype, templatemetric = u.metric, templateshift = u.shift,
-              weight = u.weight, choosername = COALESCE(u.chooser, m.choosername), measureignore = u.ign, job_id = $11
-         FROM unnest($2::int[], $3::float8[], $4::float8[], $5::int[], $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::boolean[])
-              AS u(id, x, y, mtype, metric, shift, weight, chooser, ign)
+              weight = u.weight, choosername = CASE WHEN u.keep THEN m.choosername ELSE u.chooser END, measureignore = u.ign, job_id = $11
+         FROM unnest($2::int[], $3::float8[], $4::float8[], $5::int[], $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::boolean[], $13::boolean[])
+              AS u(id, x, y, mtype, metric, shift, weight, chooser, ign, keep)
         WHERE m.id = u.id AND m.pointid = $1
         RETURNING m.id)
      UPDATE points SET pointignore = $12, job_id = $11 WHERE id = $1`,
     [pointId, updates.map((u) => u.id), updates.map((u) => u.x), updates.map((u) => u.y), updates.map((u) => u.type),
-      updates.map((u) => u.metric), updates.map((u) => u.shift), updates.map((u) => u.weight), updates.map((u) => u.chooser),
-      updates.map((u) => u.ignore), ctx.jobId, ignored],
+      updates.map((u) => u.metric), updates.map((u) => u.shift), updates.map((u) => u.weight), updates.map((u) => u.chooser ?? null),
+      updates.map((u) => u.ignore), ctx.jobId, ignored, updates.map((u) => u.chooser === undefined)],
   );
   return { point: pointId, accepted, rejected: outcomes.length - accepted, ignored, measures: outcomes };
 }
