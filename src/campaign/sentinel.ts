@@ -57,6 +57,8 @@ export class Sentinel {
   };
   private readonly intervalMs: number;
   private readonly log: (line: string) => void;
+  /** Redis time of the last sweep's last read of the expired leases: a deadline at or before it was seen. */
+  private lastReadAt = 0;
 
   constructor(
     private readonly queues: QueueSet,
@@ -131,8 +133,9 @@ export class Sentinel {
 
   /**
    * Sleeps until the next deadline (or the next retry's backoff end) if that comes before the interval is
-   * up: requeues are prompt, idle sweeps rare. A deadline already past after a sweep is one the sweep could
-   * not act on (Redis refused, say): it waits the interval, never spins.
+   * up: requeues are prompt, idle sweeps rare. A deadline that passed while the sweep ran is swept at once;
+   * one already past when the sweep read the expired leases, and still there, is one it could not act on
+   * (Redis refused, say): then it waits the interval, never spins.
    */
   private async nextDelay(): Promise<number> {
     if (!this.state.leader) return this.intervalMs;
@@ -147,7 +150,8 @@ export class Sentinel {
       for (const list of [next, retry]) {
         if (list.length < 2) continue;
         const at = Number(list[1]);
-        if (at > now) delay = Math.min(delay, at - now + 2);
+        // (a retry due before this returned was promoted by the sweep, or cannot be: workers' claims promote too)
+        if (list === retry ? at > now : at > this.lastReadAt) delay = Math.min(delay, Math.max(0, at - now) + 2);
       }
       return Math.max(5, delay);
     } catch {
@@ -189,6 +193,7 @@ export class Sentinel {
     let total = 0;
     for (let round = 0; round < 100; round++) {
       const { now, items: expired } = await this.queues.transitions.expired(batchSize);
+      this.lastReadAt = now;
       const items: RequeueItem[] = [];
       // Every expired lease read is acted on: requeued, dead-lettered, or quarantined with the reason —
       // never left to expire again (the sweep would meet it for ever).
