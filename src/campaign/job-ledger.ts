@@ -112,11 +112,12 @@ export class JobLedger {
   }
 
   /** The latest outcome of every function on every target (the `jobStatus` cache). */
-  async latestStatuses(): Promise<{ func: string; target: Target; status: JobStatus }[]> {
-    const rows = await this.db.query<{ func: string; target: string; success: boolean; attempts: number; last_params: string | null; job_id: string | null; finished_at: Date | string; result: string | null }>(
-      "SELECT func, target, success, attempts, last_params, job_id, finished_at, result FROM job_status");
+  async latestStatuses(): Promise<{ func: string; along: string; target: Target; status: JobStatus }[]> {
+    const rows = await this.db.query<{ func: string; along: string; target: string; success: boolean; attempts: number; last_params: string | null; job_id: string | null; finished_at: Date | string; result: string | null }>(
+      "SELECT func, along, target, success, attempts, last_params, job_id, finished_at, result FROM job_status");
     return rows.map((r) => ({
       func: r.func,
+      along: r.along,
       target: JSON.parse(r.target) as Target,
       status: {
         success: r.success, attempts: Number(r.attempts), finishedAt: new Date(r.finished_at).toISOString(),

@@ -259,7 +259,9 @@ export class NetworkCandidateGraph {
 
   /** Re-reads `jobStatus` of every node and edge from the database (the latest outcome per function). */
   private async refreshJobStatus(): Promise<void> {
-    for (const { func, target, status } of await this.ledger.latestStatuses()) {
+    for (const { func, along, target, status } of await this.ledger.latestStatuses()) {
+      // nodes and edges carry job status; a point job's target is a point id, not a node's
+      if (along !== "node" && along !== "edge") continue;
       const attrs = this.attributesOf(target);
       if (attrs) attrs.jobStatus[func] = status;
     }
