@@ -115,7 +115,7 @@ async function controlNetworkDemo(ncg: NetworkCandidateGraph, step: (s: string) 
   await run("match", "edges");
   await run("compute_homography", "edges");
   // a 41 px search window needs 20 px inside every image: the margin keeps points where it fits
-  await run("place_points_in_overlap", "edges", { spacing: 20, margin: 22 });
+  await run("place_points_in_overlap", "edges", { spacing: 20, size: 21, margin: 22 });
   await run("subpixel_register_point", "points", { template_size: 21, search_size: 41 });
   const fits = [...ncg.edges.values()].map((e) => e.jobStatus.compute_homography?.result as { homography_inliers?: number; homography_rms?: number } | undefined);
   console.log(`  homography inliers per edge: ${fits.map((f) => `${f?.homography_inliers ?? "?"} (RMS ${f?.homography_rms?.toFixed(2) ?? "?"} px)`).join(", ")}`);
