@@ -125,3 +125,16 @@ describe("the config file written for workers", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("the config file written for workers, when the process ends without close()", () => {
+  it("is removed at exit", () => {
+    const script = `
+      const { loadConfig, ensureConfigFile } = require(${JSON.stringify(path.join(__dirname, "..", "dist", "config"))});
+      const c = loadConfig({ redis: { password: "hunter2-at-exit" } }, { onWarning: () => {} });
+      console.log(ensureConfigFile(c));`;
+    const r = require("child_process").spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+    const file = r.stdout.trim();
+    expect(file).toMatch(/autocnet-config-.*config\.yml$/);
+    expect(fs.existsSync(path.dirname(file))).toBe(false);
+  });
+});

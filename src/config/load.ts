@@ -140,6 +140,17 @@ export function configToInput(config: Config): ConfigInput {
 
 /** Config files this process wrote (they hold the config's passwords): config -> its private directory. */
 const written = new WeakMap<Config, string>();
+/** The same directories, removed when the process exits without closing its graph (a script that ends, a kernel that stops). */
+const writtenDirs = new Set<string>();
+let exitHook = false;
+function removeAtExit(dir: string): void {
+  writtenDirs.add(dir);
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    for (const d of writtenDirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+}
 
 /**
  * Writes a config for worker processes to a file, unless it came from one; returns the path. The file
@@ -159,6 +170,7 @@ export function ensureConfigFile(config: Config): string {
   }
   config.source = file;
   written.set(config, dir);
+  removeAtExit(dir);
   return file;
 }
 
@@ -172,6 +184,7 @@ export function removeConfigFile(config: Config): void {
   const dir = written.get(config);
   if (dir === undefined) return;
   written.delete(config);
+  writtenDirs.delete(dir);
   fs.rmSync(dir, { recursive: true, force: true });
   config.source = undefined;
 }
