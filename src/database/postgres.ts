@@ -31,7 +31,7 @@ function urlUser(url: string): string | undefined {
 export function postgresConnectionError(url: string, err: Error): ConnectionError {
   const where = hidePassword(url);
   const known = urlSecrets(url);
-  const detail = maskSecrets(err.message, { known });
+  const detail = maskSecrets(err.message.replace(/\s+/g, " ").trim(), { known });
   const code = String((err as { code?: unknown }).code ?? "");
   const user = urlUser(url);
   const fail = (reason: ConnectionFailure, message: string) => new ConnectionError(maskSecrets(message, { known }), reason);

@@ -91,6 +91,12 @@ export async function connectRedis(config: RedisConfig, overrides: RedisOptions 
   return client;
 }
 
+/** An error message on one line; OpenSSL's long form ("…:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:…") cut to its reason. */
+export function oneLine(message: string): string {
+  const ssl = /SSL routines:[^:]*:([^:]+)/.exec(message);
+  return (ssl ? ssl[1] : message).replace(/\s+/g, " ").trim();
+}
+
 /** Errors that say more than ioredis's "Connection is closed.". */
 function isTelling(err: Error): boolean {
   return !/^Connection is closed\.?$/.test(err.message);
@@ -108,7 +114,7 @@ export function redisConnectionError(config: RedisConfig, err: Error, tls?: Conn
   const where = describeRedis(config);
   const code = String((err as NodeJS.ErrnoException).code ?? "");
   const known = [config.password, ...(config.url ? secretsOfUrl(config.url) : [])];
-  const detail = maskSecrets(err.message, { known });
+  const detail = maskSecrets(oneLine(err.message), { known });
   const fail = (reason: ConnectionFailure, message: string) => new ConnectionError(maskSecrets(message, { known }), reason);
   if (/^NOAUTH\b/.test(err.message)) {
     return fail("auth", `authentication failed at Redis ${where}: the server requires a password and none was given (${detail}); ` +
@@ -124,6 +130,10 @@ export function redisConnectionError(config: RedisConfig, err: Error, tls?: Conn
   }
   // the server rejected our handshake (a TLS alert: no or a wrong client certificate, no common protocol)
   if (code.startsWith("ERR_SSL_") || /SSL routines|tlsv1\d? alert/i.test(err.message)) {
+    if (/certificate required/i.test(err.message) || code === "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED") {
+      return fail("tls", `the TLS handshake with Redis ${where} failed: the server requires a client certificate (${detail}); ` +
+        "set redis.tls.cert and redis.tls.key");
+    }
     return fail("tls", `the TLS handshake with Redis ${where} failed (${detail}); ` +
       (tls && !tls.cert ? "the server may require a client certificate: set redis.tls.cert and redis.tls.key"
         : "check redis.tls (cert, key, ca) against the server's TLS settings"));
