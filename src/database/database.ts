@@ -10,7 +10,7 @@ export interface Database {
   /** Whether PostGIS is installed (overlaps are then computed in SQL). */
   readonly postgis: boolean;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** A postgresql:// URL worker processes can write to (for PGlite: served over a loopback socket). */
+  /** A postgresql:// URL worker processes can write to (for PGlite: a Unix socket in a 0700 directory, served by this process). */
   workerUrl(): Promise<string>;
   close(): Promise<void>;
 }
