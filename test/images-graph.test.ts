@@ -123,3 +123,44 @@ describe("warnings at scale", () => {
     expect(Number(n!.n)).toBe(2003);
   }, 120_000);
 });
+
+describe("areas in km²", () => {
+  it("footprints and overlaps get km² on the body's sphere beside square degrees (radius from the images' georeference)", async () => {
+    await ncg.loadFromDatabase("SELECT * FROM images WHERE name LIKE 'ig_%' ORDER BY id");
+    const R = campaign.radius;
+    for (const n of ncg.nodes.values()) {
+      // a 96 px frame of ~100 m pixels (±2 %) covers about 9.6 km × 9.6 km
+      expect(n.areaKm2!).toBeGreaterThan(0.9 * 9.6 * 9.6);
+      expect(n.areaKm2!).toBeLessThan(1.1 * 9.6 * 9.6);
+    }
+    for (const e of ncg.edges.values()) {
+      // square degrees × (R π/180)² × cos(lat): the same area, near the equator
+      const lat = ncg.node(e.source)!.footprint![0]![0]![0]![1]!;
+      const approx = e.overlapArea * (R * Math.PI / 180 / 1000) ** 2 * Math.cos(lat * Math.PI / 180);
+      expect(e.overlapAreaKm2! / approx).toBeCloseTo(1, 3);
+    }
+    const map = ncg.footprintMap();
+    expect(map.html).toMatch(/overlaps [\d.]+ km² in all/);
+    expect(map.html).toMatch(/edge \d+–\d+: not run, overlap [\d.]+ km² \([\d.]+ deg²\)/);
+  });
+
+  it("footprint-only images take the radius from the config's spatial.semimajor_rad (AutoCNet's key)", async () => {
+    const { loadConfig } = await import("../src/config");
+    const warnings: string[] = [];
+    const cfg = loadConfig({ spatial: { semimajor_rad: 3396190, semiminor_rad: 3376200, proj4_str: "+proj=longlat +a=3396190" } }, { onWarning: (w) => warnings.push(w) });
+    expect(cfg.spatial?.semimajor_rad).toBe(3396190);
+    expect(warnings).toEqual([]);
+    const { loadGraph } = await import("../src/graph/load");
+    const { nodes } = await loadGraph(ncg.db, "SELECT * FROM images WHERE name = 'fine'", [], () => {}, cfg.spatial?.semimajor_rad);
+    const [fine] = nodes.values();
+    expect(fine!.areaKm2! / ((Math.PI * 3396190 / 180 / 1000) ** 2)).toBeCloseTo(1, 3);   // 1° × 1° near the equator of Mars
+  });
+
+  it("areaKm2 of a 1° × 1° square at the equator of the Moon is (π R / 180)² within 0.01 %", async () => {
+    const { areaKm2 } = await import("../src/geometry/polygons");
+    const R = 1737400;
+    const got = areaKm2([[[[0, -0.5], [1, -0.5], [1, 0.5], [0, 0.5], [0, -0.5]]]], R);
+    const want = (Math.PI * R / 180 / 1000) ** 2 * (Math.sin(0.5 * Math.PI / 180) * 2) / (Math.PI / 180);
+    expect(Math.abs(got / want - 1)).toBeLessThan(1e-4);
+  });
+});

@@ -114,11 +114,21 @@ const databaseSchema = z.unknown().transform((v, ctx): DatabaseConfig => {
   return z.NEVER;
 });
 
+/**
+ * AutoCNet's `spatial` section: we read the target body's radii (metres) for areas in km² when images carry
+ * none; its other keys (SRIDs, proj4 strings, DEMs) are accepted and ignored.
+ */
+const spatialSchema = z.looseObject({
+  semimajor_rad: z.number().positive("expected the body's equatorial radius in metres").optional(),
+  semiminor_rad: z.number().positive("expected the body's polar radius in metres").optional(),
+});
+
 export const configSchema = z.object({
   redis: redisSchema.default(redisSchema.parse({})),
   cluster: clusterSchema.default(clusterSchema.parse({})),
   database: databaseSchema.optional().nullable(),
   jobs: z.array(z.string()).default([]),
+  spatial: spatialSchema.optional(),
 });
 
 

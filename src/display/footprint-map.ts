@@ -40,14 +40,16 @@ export function footprintMap(
   const edgeFeatures = edgeList.map((e) => {
     const status = statusOf(e, options.func);
     if (!nodeFunc) counts[status]++;
-    return { type: "Feature" as const, geometry: forD3(e.overlap!), properties: { status, edge: `${e.source}–${e.destination}`, area: e.overlapArea } };
+    return { type: "Feature" as const, geometry: forD3(e.overlap!), properties: { status, edge: `${e.source}–${e.destination}`, area: e.overlapArea, km2: e.overlapAreaKm2 } };
   });
   const nodeFeatures = nodeList.map((n) => {
     const status = statusOf(n, options.func);
     if (nodeFunc) counts[status]++;
-    return { type: "Feature" as const, geometry: forD3(n.footprint!), properties: { name: n.name, id: n.id, status } };
+    return { type: "Feature" as const, geometry: forD3(n.footprint!), properties: { name: n.name, id: n.id, status, km2: n.areaKm2 } };
   });
   const points = options.points ?? [];
+  const km2Total = edgeList.length > 0 && edgeList.every((e) => e.overlapAreaKm2 !== undefined)
+    ? edgeList.reduce((t, e) => t + e.overlapAreaKm2!, 0) : undefined;
   const text = `${title}: ${nodeList.length} footprints, ${edgeList.length} overlaps` +
     (points.length > 0 ? `, ${points.length} points (${points.filter((p) => p.status === "registered").length} registered)` : "") +
     (nodeFunc ? " — footprints coloured" : "") +
@@ -62,7 +64,8 @@ export function footprintMap(
     document: plotDocument(),
     width: options.width ?? 720,
     title,
-    subtitle: `${nodeList.length} images, ${edgeList.length} overlapping pairs; lon/lat degrees`,
+    subtitle: `${nodeList.length} images, ${edgeList.length} overlapping pairs` +
+      (km2Total !== undefined ? `, overlaps ${formatKm2(km2Total)} in all` : "") + "; lon/lat degrees",
     projection: { type: "equirectangular", domain: all as never, inset: 10 },
     marginLeft: 48,
     marginBottom: 24,
@@ -70,11 +73,13 @@ export function footprintMap(
     marks: [
       Plot.graticule({ strokeOpacity: 0.15 }),
       Plot.geo(edgeFeatures, { fill: (d: { properties: { status: Status } }) => d.properties.status, fillOpacity: 0.75, stroke: "white", strokeWidth: 0.3,
-        title: (d: { properties: { edge: string; status: Status; area: number } }) => `edge ${d.properties.edge}: ${d.properties.status}, overlap ${d.properties.area.toFixed(4)} deg²` }),
+        title: (d: { properties: { edge: string; status: Status; area: number; km2?: number } }) =>
+          `edge ${d.properties.edge}: ${d.properties.status}, overlap ${d.properties.km2 !== undefined ? `${formatKm2(d.properties.km2)} (${d.properties.area.toFixed(4)} deg²)` : `${d.properties.area.toFixed(4)} deg²`}` }),
       Plot.geo(nodeFeatures, {
         stroke: "#333", strokeWidth: 0.8,
         fill: nodeFunc ? (d: { properties: { status: Status } }) => d.properties.status : "none", fillOpacity: 0.35,
-        title: (d: { properties: { name: string; status: Status } }) => `${d.properties.name}${nodeFunc ? `: ${d.properties.status}` : ""}`,
+        title: (d: { properties: { name: string; status: Status; km2?: number } }) =>
+          `${d.properties.name}${d.properties.km2 !== undefined ? `, ${formatKm2(d.properties.km2)}` : ""}${nodeFunc ? `: ${d.properties.status}` : ""}`,
       }),
       Plot.dot(points, {
         x: "lon", y: "lat", r: 2.2, stroke: "white", strokeWidth: 0.5,
@@ -112,4 +117,9 @@ function forD3(mp: MultiPolygonCoords): { type: "MultiPolygon"; coordinates: Mul
       return (i === 0) === clockwise ? ring : [...ring].reverse();
     })),
   };
+}
+
+/** An area in km², with a sensible number of digits. */
+export function formatKm2(km2: number): string {
+  return `${km2 >= 100 ? Math.round(km2).toLocaleString("en-US") : km2 >= 1 ? km2.toFixed(1) : km2.toPrecision(2)} km²`;
 }

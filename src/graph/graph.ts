@@ -129,7 +129,7 @@ export class NetworkCandidateGraph {
 
   /** (Re)loads nodes and edges: `query` returns image rows with at least `id` (default: every image not ignored). */
   async loadFromDatabase(query = "SELECT * FROM images WHERE NOT ignore ORDER BY id", params: unknown[] = []): Promise<this> {
-    const { nodes, edges } = await loadGraph(this.db, query, params, this.log);
+    const { nodes, edges } = await loadGraph(this.db, query, params, this.log, this.config.spatial?.semimajor_rad);
     this.nodes = nodes;
     this.edges = edges;
     await this.refreshJobStatus();

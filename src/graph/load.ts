@@ -3,7 +3,7 @@ import type { Database } from "../database/database";
 import { footprintWkt, storeGeoreference, type StoredGeoreference } from "../image/georeference";
 import { openImage, type Image } from "../image";
 import { pvlGet, pvlScalar } from "../pvl";
-import { overlaps, parseFootprint, toGeoJSON, type MultiPolygonCoords } from "../geometry/polygons";
+import { areaKm2, overlaps, parseFootprint, toGeoJSON, type MultiPolygonCoords } from "../geometry/polygons";
 import { edgeKey, type AddImagesReport, type EdgeAttributes, type ImageInput, type NodeAttributes } from "./model";
 
 /**
@@ -128,7 +128,7 @@ export async function addImages(db: Database, images: (ImageInput | string)[], l
  * footprints overlap with a positive area: by PostGIS where the server has it, else in TypeScript (the
  * same rule). Footprints that do not parse are reported, marked ignored and left out. Edges are stored.
  */
-export async function loadGraph(db: Database, query: string, params: unknown[], log: (line: string) => void):
+export async function loadGraph(db: Database, query: string, params: unknown[], log: (line: string) => void, defaultRadius?: number):
   Promise<{ nodes: Map<number, NodeAttributes>; edges: Map<string, EdgeAttributes> }> {
   let rows: Record<string, unknown>[];
   try {
@@ -138,12 +138,13 @@ export async function loadGraph(db: Database, query: string, params: unknown[], 
   }
   if (rows.length > 0 && !("id" in rows[0]!)) throw new Error("fromDatabase: the query must return an 'id' column (the images' ids)");
   const ids = rows.map((r) => Number(r.id));
-  const fpRows = await db.query<{ id: number; name: string; footprint: string | null }>(
-    "SELECT id, name, footprint FROM images WHERE id = ANY($1)", [ids]);
+  const fpRows = await db.query<{ id: number; name: string; footprint: string | null; georef: string | null }>(
+    "SELECT id, name, footprint, georef FROM images WHERE id = ANY($1)", [ids]);
   const footprints = new Map(fpRows.map((r) => [Number(r.id), r]));
   const nodes = new Map<number, NodeAttributes>();
   const edges = new Map<string, EdgeAttributes>();
   const valid: { id: number; coords: MultiPolygonCoords }[] = [];
+  const radii = new Map<number, number>();
   const warnings = new WarningSummary("marked ignored, left out of the graph; all reasons: SELECT name, ignore_reason FROM images WHERE ignore");
   for (const row of rows) {
     const id = Number(row.id);
@@ -155,14 +156,23 @@ export async function loadGraph(db: Database, query: string, params: unknown[], 
       continue;
     }
     const { footprint: _raw, geom: _geom, georef: _georef, ...columns } = row;
-    nodes.set(id, { ...columns, id, name: String(row.name ?? fp?.name ?? id), footprint: parsed.coords, jobStatus: {} });
+    const radius = radiusOf(fp?.georef) ?? defaultRadius;
+    nodes.set(id, {
+      ...columns, id, name: String(row.name ?? fp?.name ?? id), footprint: parsed.coords,
+      ...(radius ? { areaKm2: areaKm2(parsed.coords, radius) } : {}), jobStatus: {},
+    });
+    if (radius) radii.set(id, radius);
     valid.push({ id, coords: parsed.coords });
   }
   const found = db.postgis ? await postgisOverlaps(db, valid.map((v) => v.id)) : overlaps(valid).map((o) => ({
     source: o.source, destination: o.destination, area: o.area, overlap: o.intersection,
   }));
   for (const o of found) {
-    edges.set(edgeKey(o.source, o.destination), { source: o.source, destination: o.destination, overlap: o.overlap, overlapArea: o.area, jobStatus: {} });
+    const radius = radii.get(o.source) ?? radii.get(o.destination);
+    edges.set(edgeKey(o.source, o.destination), {
+      source: o.source, destination: o.destination, overlap: o.overlap, overlapArea: o.area,
+      ...(radius ? { overlapAreaKm2: areaKm2(o.overlap, radius) } : {}), jobStatus: {},
+    });
   }
   warnings.flush(log);
   await storeEdges(db, [...edges.values()]);
@@ -226,5 +236,16 @@ export class WarningSummary {
   flush(log: (line: string) => void): void {
     for (const line of this.lines()) log(line);
     this.byReason.clear();
+  }
+}
+
+/** The body radius (metres) stored with an image's georeference, if any. */
+function radiusOf(georef: string | null | undefined): number | undefined {
+  if (!georef) return undefined;
+  try {
+    const r = (JSON.parse(georef) as { radius?: unknown }).radius;
+    return typeof r === "number" && r > 0 ? r : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -24,6 +24,8 @@ export interface NodeAttributes {
   name: string;
   path?: string | null;
   footprint?: MultiPolygonCoords;
+  /** The footprint's area on the target body, km² (radius from the image's georeference, else config spatial.semimajor_rad). */
+  areaKm2?: number;
   jobStatus: Record<string, JobStatus>;
   /** Further columns of the query's rows. */
   [column: string]: unknown;
@@ -33,7 +35,10 @@ export interface EdgeAttributes {
   source: number;
   destination: number;
   overlap?: MultiPolygonCoords;
+  /** Planar area of the overlap in square degrees (what the overlap rule and PostGIS use). */
   overlapArea: number;
+  /** The overlap's area on the target body, km², when a radius is known. */
+  overlapAreaKm2?: number;
   jobStatus: Record<string, JobStatus>;
 }
 
