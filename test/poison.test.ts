@@ -113,6 +113,36 @@ describe("poison messages", () => {
   });
 });
 
+describe("poison of an apply is accounted for", () => {
+  it("a job whose message turned to poison is counted dead, with the reason, and the ledger gets a notice", async () => {
+    const sub = await conn.queues.submit("record", [[1, 2]]);
+    const k = conn.queues.keys;
+    // its message damaged in Redis: same job, bytes that are not UTF-8 in its kwargs
+    await conn.redis.del(k.processing);
+    const head = `{"job_id":"${sub.jobId(0)}","walltime":600,"count":0,"attempt":1,"id":[1,2],"along":"edge","func":"record","args":[],"kwargs":{"s":"`;
+    await conn.redis.lpush(k.processing, Buffer.concat([Buffer.from(head), Buffer.from([0xff]), Buffer.from('"}}')]));
+    expect(await worker().run()).toMatchObject({ quarantined: 1, completed: 0 });
+    expect(await conn.queues.progress(sub.applyId)).toMatchObject({ total: 1, completed: 0, dead: 1 });
+    const lineage = await readLineage(conn.queues, sub.jobId(0));
+    expect(lineage.outcome).toBe("dead");
+    expect(lineage.events.at(-1)).toMatchObject({ e: "dead", cause: "poison", why: expect.stringMatching(/^quarantined: not valid UTF-8/) });
+    const seen: unknown[] = [];
+    await new CompletedWatcher(conn.queues, conn.blocking, { log: () => {}, onCompletion: (m) => { seen.push(m); } }).drain();
+    expect(seen).toEqual([expect.objectContaining({ status: "dead", job_id: sub.jobId(0), func: "record", reason: expect.stringMatching(/^quarantined: /) })]);
+    await nothingHeld();
+  });
+
+  it("a retry policy that makes the next message too large dead-letters the job instead of queueing poison", async () => {
+    conn.registry.register("grow", () => { throw new Error("again"); }, {
+      reparameterize: (m) => ({ kwargs: { ...m.kwargs, blob: "g".repeat(70_000) } }),
+    });
+    const sub = await conn.queues.submit("grow", [3]);
+    expect(await worker().run()).toMatchObject({ deadLettered: 1 });
+    expect((await conn.queues.deadLetters())[0]!.reason).toMatch(/^the retry policy of 'grow' made the next message \d+ bytes, over cluster\.max_message_bytes \(65536\)$/);
+    expect(await conn.queues.progress(sub.applyId)).toMatchObject({ dead: 1 });
+  });
+});
+
 describe("targets are validated", () => {
   it("a message whose id is not a node id or a [source, destination] pair is poison, never coerced into an edge", async () => {
     const key = `${conn.config.redis.basename}:out`;

@@ -209,6 +209,16 @@ function toCompletion(raw: Buffer): CompletionMessage {
   const value = JSON.parse(text) as unknown;
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not a JSON object");
   const v = value as Record<string, unknown>;
+  if (v.dead === true && v.quarantined === true) {
+    // a job of an apply whose message was poison: counted dead; the ledger takes its target from the apply
+    if (!isValidJobId(v.job_id)) throw new Error("dead-letter notice without a valid 'job_id'");
+    return {
+      status: "dead", reason: String(v.reason ?? "quarantined"), cause: typeof v.cause === "string" ? v.cause : "poison",
+      job_id: v.job_id, id: undefined as unknown as CompletionMessage["id"], along: undefined as unknown as string,
+      func: typeof v.func === "string" ? v.func : "unknown", attempt: 1, count: 0,
+      kwargs: undefined as unknown as Record<string, unknown>, finished_at: Number(v.at ?? Date.now()),
+    };
+  }
   if (v.dead === true) {
     const decoded = decodeMessage(typeof v.message === "string" ? v.message : null);
     if (!decoded.ok) throw new Error(`dead-letter notice with an unreadable message: ${decoded.reason}`);

@@ -321,7 +321,7 @@ export class QueueSet {
     const record: Record<string, unknown> = { reason, raw: entry.toString(), from: source, at: Date.now() };
     if (Buffer.isBuffer(entry) && !isUtf8(entry)) record.raw_base64 = entry.toString("base64");
     const leaseKey = key ?? (source === "working" && entry.length > 0 ? leaseKeyOf(entry) : "");
-    return this.transitions.quarantine(entry, leaseKey, JSON.stringify(record), source);
+    return this.transitions.quarantine(entry, leaseKey, JSON.stringify(record), reason, source);
   }
 
   /** Current lengths of every list of the set (`processing` includes retries backing off). */
@@ -367,7 +367,9 @@ export class QueueSet {
    */
   async clear(): Promise<number> {
     const k = this.keys;
-    let deleted = await this.redis.del(k.processing, k.working, k.completed);
+    // the open applies go first: a sentinel sweeping meanwhile must not take jobs for vanished
+    let deleted = await this.redis.del(k.openApplies);
+    deleted += await this.redis.del(k.processing, k.working, k.completed);
     const stream = this.redis.scanStream({ match: keyPattern(this.config.redis.basename), count: 1000 });
     for await (const batch of stream as AsyncIterable<string[]>) {
       if (batch.length > 0) deleted += await this.redis.unlink(...batch);

@@ -36,12 +36,12 @@ export class Transitions {
     pipeScript(pipe, "push", [k.processing, k.applies, k.applyPrefix + applyId, k.openApplies], [applyId, record, ...messages]);
   }
 
-  /** claim-8: up to `count` messages from processing to working, stamped and leased. */
+  /** claim-10: up to `count` messages from processing to working, stamped and leased. */
   async claim(workerId: string, leaseMs: number, count: number, task: string): Promise<ClaimedEntry[]> {
     const k = this.keys;
     const flat = await runScriptBuffer<(Buffer | number)[]>(this.redis, "claim",
-      [k.processing, k.working, k.deadlines, k.leases, k.outcomes, k.quarantine, k.delayed, k.sequence],
-      [workerId, Math.round(leaseMs), this.defaultWalltime, count, k.lineagePrefix, task, this.maxMessageBytes]);
+      [k.processing, k.working, k.deadlines, k.leases, k.outcomes, k.quarantine, k.delayed, k.sequence, k.completed, k.applies],
+      [workerId, Math.round(leaseMs), this.defaultWalltime, count, k.lineagePrefix, task, this.maxMessageBytes, k.applyPrefix]);
     const out: ClaimedEntry[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       const raw = flat[i] as Buffer;
@@ -79,12 +79,15 @@ export class Transitions {
   }
 
   /**
-   * quarantine-4: an entry from `source` to quarantine with its record (and its lease dropped); false if
-   * it was not there. An empty entry drops only the lease (a deadline whose entry is gone).
+   * quarantine-7: an entry from `source` to quarantine with its record (and its lease dropped); false if
+   * it was not there. An empty entry drops only the lease (a deadline whose entry is gone). A job of an
+   * apply quarantined from working is counted as dead, with a notice for the ledger.
    */
-  async quarantine(entry: Bytes, key: string, record: string, source: "working" | "completedInFlight"): Promise<boolean> {
+  async quarantine(entry: Bytes, key: string, record: string, reason: string, source: "working" | "completedInFlight"): Promise<boolean> {
     const k = this.keys;
-    return (await runScript<number>(this.redis, "quarantine", [k[source], k.deadlines, k.leases, k.quarantine], [entry, key, record])) === 1;
+    return (await runScript<number>(this.redis, "quarantine",
+      [k[source], k.deadlines, k.leases, k.quarantine, k.outcomes, k.completed, k.applies],
+      [entry, key, record, reason, k.lineagePrefix, k.applyPrefix, source === "working" ? "1" : "0"])) === 1;
   }
 
   /** adopt-3: working entries without a lease get first-seen + walltime; returns how many. */

@@ -1,6 +1,6 @@
 import type { FailureCause } from "../queue/failure-causes";
 import type { JobMessage } from "../queue/message";
-import { nextAttempt } from "../queue/message";
+import { MAX_NESTING, nestingDepth, nextAttempt } from "../queue/message";
 import type { RequeueItem } from "../queue/queue-set";
 
 export type { FailureCause };
@@ -50,11 +50,18 @@ export interface RetryDefaults {
   backoffMax?: number;
   /** `cluster.max_infra_failures`: attempts an unreachable database or Redis may cost a job. */
   maxInfraFailures?: number;
+  /** `cluster.max_message_bytes`: a retry policy may not make the next message larger. */
+  maxMessageBytes?: number;
 }
 
 /** The retry defaults of a config's `cluster:` section. */
-export function retryDefaults(cluster: { maxfailures: number; retry_backoff: number; retry_backoff_max: number; max_infra_failures: number }): RetryDefaults {
-  return { maxfailures: cluster.maxfailures, backoff: cluster.retry_backoff, backoffMax: cluster.retry_backoff_max, maxInfraFailures: cluster.max_infra_failures };
+export function retryDefaults(cluster: {
+  maxfailures: number; retry_backoff: number; retry_backoff_max: number; max_infra_failures: number; max_message_bytes: number;
+}): RetryDefaults {
+  return {
+    maxfailures: cluster.maxfailures, backoff: cluster.retry_backoff, backoffMax: cluster.retry_backoff_max,
+    maxInfraFailures: cluster.max_infra_failures, maxMessageBytes: cluster.max_message_bytes,
+  };
 }
 
 /**
@@ -124,6 +131,13 @@ export function decideRetry(
     next = nextAttempt(message, changes || {}, { infrastructure: infra });
   } catch (err) {
     return dead(`the next attempt cannot be encoded (${(err as Error).message})`);
+  }
+  // a retry policy's kwargs must fit like an apply's: else the next attempt would be poison
+  if (d.maxMessageBytes !== undefined && next.length * 3 > d.maxMessageBytes && Buffer.byteLength(next) > d.maxMessageBytes) {
+    return dead(`the retry policy of '${message.func}' made the next message ${Buffer.byteLength(next)} bytes, over cluster.max_message_bytes (${d.maxMessageBytes})`);
+  }
+  if (next.length > 2 * MAX_NESTING && nestingDepth(next) > MAX_NESTING) {
+    return dead(`the retry policy of '${message.func}' made the next message nest deeper than ${MAX_NESTING} levels`);
   }
   const delayMs = failure.cause === "exception" || infra
     ? backoffMs(infra ? infraFailures : failures, d.backoff ?? 0, d.backoffMax ?? 60)

@@ -77,14 +77,16 @@ local MAX_WALLTIME = 366 * 86400
 -- can never be mistaken for it. Any other message is decoded whole with cjson (its own nesting limit
 -- applies; pcall keeps a decode error from failing the script).
 -- Returns {job_id = id or nil, walltime = seconds, attempt = n, close = position of the final '}'},
--- or nil and the reason it cannot be read (the caller quarantines it).
+-- or nil, the reason it cannot be read (the caller quarantines it) and the job id of its envelope if it
+-- has one (so that the job is accounted for: account_poison).
 local function read_message(msg, default_walltime, max_bytes)
   local len = #msg
-  if max_bytes and len > max_bytes then
-    return nil, 'the message is ' .. len .. ' bytes, over cluster.max_message_bytes (' .. max_bytes .. ')'
-  end
   local id, w, c, a = string.match(msg, '^{"job_id":"([%w_.:%-]+)","walltime":(%d+),"count":(%d+),"attempt":(%d+),"id":')
-  if id and #id <= 128 and string.byte(msg, len) == 125 then
+  if id and #id > 128 then id = nil end
+  if max_bytes and len > max_bytes then
+    return nil, 'the message is ' .. len .. ' bytes, over cluster.max_message_bytes (' .. max_bytes .. ')', id
+  end
+  if id and string.byte(msg, len) == 125 then
     local wt = tonumber(w)
     if wt <= 0 or wt > MAX_WALLTIME then wt = default_walltime end
     return {job_id = id, walltime = wt, attempt = whole(tonumber(a), 1) or 1, close = len}
@@ -94,7 +96,7 @@ local function read_message(msg, default_walltime, max_bytes)
   local ok, v = pcall(cjson.decode, msg)
   if not ok then
     local why = string.gsub(tostring(v), '^.-: ', '', 1)
-    return nil, 'not JSON: ' .. string.sub(why, 1, 200)
+    return nil, 'not JSON: ' .. string.sub(why, 1, 200), id
   end
   if type(v) ~= 'table' then return nil, 'not a JSON object' end
   local info = {close = close}
@@ -133,4 +135,28 @@ local function reversed(list)
   local out = {}
   for i = #list, 1, -1 do out[#out + 1] = list[i] end
   return out
+end
+
+-- A job of an apply whose message went to quarantine has not finished, and never will: it is counted as
+-- dead (outcome "d", the apply's dead counter), its lineage says why, and a dead notice goes to the
+-- completed list so that the graph's ledger records it (the notice has no message to decode: the ledger
+-- takes the target from the apply). A job that already has an outcome, or belongs to no pushed apply, is
+-- left alone. Returns whether it was counted.
+local function account_poison(job_id, reason, now, lineage_prefix, apply_prefix, outcomes_key, completed_key, applies_key)
+  if not job_id or job_id == '' then return false end
+  local apply = apply_id_of(job_id)
+  if not apply or redis.call('EXISTS', apply_prefix .. apply) == 0 then return false end
+  if redis.call('HGET', outcomes_key, job_id) then return false end
+  redis.call('HSET', outcomes_key, job_id, 'd')
+  redis.call('HINCRBY', apply_prefix .. apply, 'dead', 1)
+  add_event(lineage_prefix, job_id, now, '{"e":"dead","cause":"poison","why":' .. cjson.encode('quarantined: ' .. reason) .. '}')
+  local func = 'unknown'
+  local rec = redis.call('HGET', applies_key, apply)
+  if rec then
+    local ok, v = pcall(cjson.decode, rec)
+    if ok and type(v) == 'table' and type(v.func) == 'string' then func = v.func end
+  end
+  redis.call('LPUSH', completed_key, cjson.encode({dead = true, quarantined = true, reason = 'quarantined: ' .. reason,
+    cause = 'poison', job_id = job_id, func = func, at = now}))
+  return true
 end

@@ -9,6 +9,8 @@
   KEYS[6] quarantine list
   KEYS[7] delayed sorted set (retry message -> ms when it may run: retries backing off)
   KEYS[8] sequence hash (field "foreign": ids given to messages that came without one)
+  KEYS[9] completed list (the dead notice of an apply's job whose message is poison: account_poison)
+  KEYS[10] applies hash (its function's name, for that notice)
   ARGV[1] worker id (JSON-safe characters only)
   ARGV[2] lease in ms: the first heartbeat is the claim itself
   ARGV[3] default walltime in seconds (for messages without one)
@@ -16,6 +18,7 @@
   ARGV[5] lineage key prefix
   ARGV[6] cluster task label for the lineage (e.g. "slurm 1234_7"), or ''
   ARGV[7] cluster.max_message_bytes
+  ARGV[8] apply counter key prefix
 
   Returns {entry1, max_time1, key1, entry2, max_time2, key2, ...}: the working entries claimed (each the
   message with "max_time" and "worker" appended, and "job_id" if it had none), oldest first, each followed
@@ -23,7 +26,8 @@
   First, retries whose backoff is over move from delayed to the claim end of processing.
   The fields are read exactly (read_message: the envelope of our messages, cjson for any other). A message
   that cannot be read (not a JSON object, not JSON, nested too deep, over max_message_bytes, a job_id
-  outside the grammar) goes to quarantine with the reason. A message without job_id gets its own:
+  outside the grammar) goes to quarantine with the reason — and if it is a job of an apply (its envelope
+  says which), that job is counted as dead. A message without job_id gets its own:
   "f-" and 12 hex digits of a counter, so every push is its own job. A message whose job already finished
   (a late completion beat its retry) is withdrawn, not claimed.
   Batched: one RPOP, HMGET, LPUSH, HSET and ZADD for the whole claim, one lineage RPUSH per job.
@@ -46,9 +50,10 @@ local stamp_tail = ',"worker":"' .. ARGV[1] .. '"'
 
 local ok_msgs, infos, ids = {}, {}, {}
 for _, msg in ipairs(msgs) do
-  local info, reason = read_message(msg, default_walltime, max_bytes)
+  local info, reason, hint = read_message(msg, default_walltime, max_bytes)
   if not info then
     redis.call('LPUSH', KEYS[6], cjson.encode({reason = reason, raw = msg, from = 'processing', at = now}))
+    account_poison(hint, reason, now, ARGV[5], ARGV[8], KEYS[5], KEYS[9], KEYS[10])
   else
     if not info.job_id then
       info.job_id = 'f-' .. string.format('%012x', redis.call('HINCRBY', KEYS[8], 'foreign', 1))
