@@ -66,6 +66,13 @@ export {
   progressReporter, OUTCOME_COLORS, QUEUE_COLORS, STATUS_COLORS,
 } from "./display";
 export type { Rendered, AttemptBar } from "./display";
+// Displays of the matching chain: an image with keypoints, an edge's matches, a point's measure chips, residuals.
+export { imageView, matchesView, measureChipsView, chipAround, residualView, residualStats, encodePng, pngDataUri } from "./display";
+export type { ImageMarker, MatchPair, MeasureChip, MeasureChipsOptions, Residual, MapPoint } from "./display";
+export { readPoints, readMeasures } from "./graph/control-network";
+export type { PointRecord, MeasureRecord } from "./graph/control-network";
+export { readKeypoints, readMatches } from "./graph/matching-records";
+export type { MatchRecord } from "./graph/matching-records";
 
 // Planetary images and their labels, georeferences, ISIS control networks, synthetic campaigns with ground truth,
 // and the computer-vision functions: pure functions, usable without any queue.

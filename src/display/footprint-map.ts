@@ -60,6 +60,14 @@ export function footprintMap(
     minX: Math.min(a.minX, b.minX), minY: Math.min(a.minY, b.minY), maxX: Math.max(a.maxX, b.maxX), maxY: Math.max(a.maxY, b.maxY),
   }));
   const ticks = { lon: niceTicks(box.minX, box.maxX), lat: niceTicks(box.minY, box.maxY) };
+  // graticule lines at the labelled longitudes and latitudes (d3's default, every 10°, misses a small campaign)
+  const lines = {
+    type: "MultiLineString" as const,
+    coordinates: [
+      ...ticks.lon.map((lon) => densify([lon, box.minY], [lon, box.maxY])),
+      ...ticks.lat.map((lat) => densify([box.minX, lat], [box.maxX, lat])),
+    ],
+  };
   const chart = Plot.plot({
     document: plotDocument(),
     width: options.width ?? 720,
@@ -71,7 +79,7 @@ export function footprintMap(
     marginBottom: 24,
     color: { ...colorScale(STATUS_COLORS), legend: true, label: options.func ? `jobStatus.${options.func}` : "status" },
     marks: [
-      Plot.graticule({ strokeOpacity: 0.15 }),
+      Plot.geo([lines], { stroke: "#000", strokeOpacity: 0.12 }),
       Plot.geo(edgeFeatures, { fill: (d: { properties: { status: Status } }) => d.properties.status, fillOpacity: 0.75, stroke: "white", strokeWidth: 0.3,
         title: (d: { properties: { edge: string; status: Status; area: number; km2?: number } }) =>
           `edge ${d.properties.edge}: ${d.properties.status}, overlap ${d.properties.km2 !== undefined ? `${formatKm2(d.properties.km2)} (${d.properties.area.toFixed(4)} deg²)` : `${d.properties.area.toFixed(4)} deg²`}` }),
@@ -91,7 +99,29 @@ export function footprintMap(
       Plot.text(ticks.lat, { x: box.minX, y: (d: number) => d, text: (d: number) => (d < 0 ? `${-d}°S` : `${d}°N`), dx: -4, textAnchor: "end", fontSize: 9, fill: "#555" }),
     ],
   }) as unknown as Element;
-  return rendered(chart.outerHTML, text);
+  return rendered(points.length > 0 ? withPointLegend(chart, points) : chart.outerHTML, text);
+}
+
+/**
+ * The map's colour legend is the overlaps'; the points' statuses get their own, above the map. Swatches are
+ * styled spans, not SVG, so the map's circles are only the points.
+ */
+function withPointLegend(chart: Element, points: MapPoint[]): string {
+  const counts = new Map<string, number>();
+  for (const p of points) counts.set(p.status ?? "candidate", (counts.get(p.status ?? "candidate") ?? 0) + 1);
+  const items = (Object.keys(POINT_COLORS) as (keyof typeof POINT_COLORS)[]).map((status) =>
+    `<span style="display:inline-flex;align-items:center;margin-right:1em"><span style="display:inline-block;width:9px;height:9px;border-radius:50%;` +
+    `background:${POINT_COLORS[status]};margin-right:0.4em"></span>${status} points (${counts.get(status) ?? 0})</span>`).join("");
+  const legend = `<div style="font:10px sans-serif;margin:4px 0 0 0">${items}</div>`;
+  const html = chart.outerHTML;
+  // before the map itself: the figure's last <svg> (Plot puts its title, subtitle and colour legend first)
+  const at = html.lastIndexOf("<svg");
+  return at > 0 && chart.tagName.toLowerCase() === "figure" ? html.slice(0, at) + legend + html.slice(at) : legend + html;
+}
+
+/** A line from a to b in lon/lat as 24 segments, so the projection draws it straight on the map. */
+function densify(a: [number, number], b: [number, number]): [number, number][] {
+  return Array.from({ length: 25 }, (_, i) => [a[0] + ((b[0] - a[0]) * i) / 24, a[1] + ((b[1] - a[1]) * i) / 24] as [number, number]);
 }
 
 /** Round-number ticks (1, 2 or 5 × 10^k degrees) inside [lo, hi], about five of them. */

@@ -13,6 +13,6 @@ export { encodePng, pngDataUri, viridisLike } from "./png";
 export { imageView, imageSvg, matchesView } from "./image-view";
 export type { ImageMarker, MatchPair } from "./image-view";
 export { measureChipsView, chipAround } from "./chips-view";
-export type { MeasureChip } from "./chips-view";
+export type { MeasureChip, MeasureChipsOptions } from "./chips-view";
 export { residualView, residualStats } from "./residuals-view";
 export type { Residual } from "./residuals-view";

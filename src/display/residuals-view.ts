@@ -23,7 +23,8 @@ export function residualStats(rows: Residual[]): { n: number; rms: number; max: 
 
 /**
  * Residual vectors against ground truth, in image coordinates (y down), magnified by `scale` (default: so
- * the largest is about a twentieth of the image), with the RMS and maximum in the title.
+ * the largest is about a twelfth of the image), with the RMS and maximum in the title and a key arrow of a
+ * round length (bottom right) to read the magnified arrows by.
  */
 export function residualView(rows: Residual[], options: { title?: string; width?: number; height?: number; scale?: number; imageWidth?: number; imageHeight?: number } = {}): Rendered {
   const st = residualStats(rows);
@@ -32,7 +33,11 @@ export function residualView(rows: Residual[], options: { title?: string; width?
   if (rows.length === 0) return rendered(`<p><b>${title}</b>: no measures</p>`, `${title}: no measures`);
   const w = options.imageWidth ?? Math.max(...rows.map((r) => r.x)) + 1;
   const h = options.imageHeight ?? Math.max(...rows.map((r) => r.y)) + 1;
-  const scale = options.scale ?? (st.max > 0 ? Math.max(w, h) / 20 / st.max : 1);
+  const scale = options.scale ?? (st.max > 0 ? Math.max(w, h) / 12 / st.max : 1);
+  // a key: an arrow of a round length (1, 2 or 5 × 10^k px) about a tenth of the frame wide, bottom right
+  const keyPx = roundDown(w / 10 / scale);
+  const keyX2 = w - 0.5 - 0.04 * w, keyY = h - 0.5 - 0.05 * h;
+  const key = [{ x1: keyX2 - keyPx * scale, x2: keyX2, y: keyY, label: `${keyPx} px` }];
   const chart = Plot.plot({
     document: plotDocument(),
     width: options.width ?? 560,
@@ -50,7 +55,17 @@ export function residualView(rows: Residual[], options: { title?: string; width?
         title: (r: Residual) => `${r.image ? `${r.image} ` : ""}(${r.x.toFixed(1)}, ${r.y.toFixed(1)}): ${Math.hypot(r.dx, r.dy).toFixed(3)} px`,
       }),
       Plot.dot(rows, { x: "x", y: "y", r: 1.5, fill: "#333" }),
+      Plot.link(key, { x1: "x1", x2: "x2", y1: "y", y2: "y", stroke: "#333", strokeWidth: 1.5, markerEnd: "arrow" }),
+      Plot.text(key, { x: (k: { x1: number; x2: number }) => (k.x1 + k.x2) / 2, y: "y", text: "label", dy: -8, fontSize: 10, fill: "#333" }),
     ],
   });
   return rendered(chart.outerHTML, `${title}: ${summary}`);
+}
+
+/** The largest 1, 2 or 5 × 10^k not above v. */
+function roundDown(v: number): number {
+  if (!(v > 0) || !Number.isFinite(v)) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  const m = v / p;
+  return Number(((m >= 5 ? 5 : m >= 2 ? 2 : 1) * p).toPrecision(1));
 }

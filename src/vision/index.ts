@@ -14,8 +14,8 @@ export { estimateFundamental, eightPoint, sampsonDistance } from "./fundamental"
 export type { FundamentalOptions, FundamentalResult } from "./fundamental";
 export { phaseCorrelate } from "./phase";
 export type { PhaseCorrelationOptions, PhaseCorrelationResult } from "./phase";
-export { subpixelRegister } from "./subpixel";
-export type { Linear2, SubpixelOptions, SubpixelResult, SubpixelStatus } from "./subpixel";
+export { subpixelRegister, correlationSurface } from "./subpixel";
+export type { CorrelationSurface, Linear2, SubpixelOptions, SubpixelResult, SubpixelStatus } from "./subpixel";
 export { ringMatch } from "./ring-match";
 export type { RingFeature, RingMatchOptions, RingMatchResult } from "./ring-match";
 export { splineWindow, sampleSpline, sampleSplineGrid, splineWeights } from "./interpolate";

@@ -148,6 +148,45 @@ export function subpixelRegister(
   return { x, y, metric, status: metric >= minMetric ? "ok" : "low-correlation" };
 }
 
+/** The integer correlation surface of {@link correlationSurface}: cell (i, j) is the template centred at moving pixel (x0 + i, y0 + j). */
+export interface CorrelationSurface {
+  /** TM_CCOEFF_NORMED (ZNCC) of the pre-warped template at each integer offset: (searchSize − templateSize + 1)² cells. */
+  surface: Raster;
+  /** The moving pixel the template is centred on at cell (0, 0). */
+  x0: number;
+  y0: number;
+}
+
+/**
+ * For displays: the correlation surface of step 2 of {@link subpixelRegister} with the same arguments — the same
+ * pre-warped template matched over the same search window about `apriori` — or the status that stopped registration
+ * there (`'edge'`, `'flat'`). `subpixelRegister` itself does not keep it (it costs an allocation and a copy per point).
+ */
+export function correlationSurface(
+  reference: Raster,
+  refPoint: { x: number; y: number },
+  moving: Raster,
+  apriori: { x: number; y: number },
+  options: Pick<SubpixelOptions, "templateSize" | "searchSize" | "affine"> = {},
+): CorrelationSurface | { status: "edge" | "flat" } {
+  const n = options.templateSize ?? 31;
+  const s = options.searchSize ?? 61;
+  if (!Number.isInteger(n) || n < 5 || n % 2 === 0) throw new RangeError(`templateSize must be odd and ≥ 5, got ${n}`);
+  if (!Number.isInteger(s) || s % 2 === 0 || s < n + 2) throw new RangeError(`searchSize must be odd and ≥ templateSize + 2, got ${s}`);
+  const h = (n - 1) / 2;
+  const hs = (s - 1) / 2;
+  const template = buildTemplate(reference, refPoint, n, options.affine);
+  if (template === "edge") return { status: "edge" };
+  if (!normalise(template)) return { status: "flat" };
+  const cx = Math.round(apriori.x);
+  const cy = Math.round(apriori.y);
+  const search = crop(moving, cx - hs, cy - hs, s, s);
+  if (!search) return { status: "edge" };
+  if (!normalise(search)) return { status: "flat" };
+  const r = s - n + 1;
+  return { surface: { width: r, height: r, data: matchTemplate(search, s, template, n) }, x0: cx - hs + h, y0: cy - hs + h };
+}
+
 /** 1-D parabola vertex through three equally spaced samples, as an offset from the middle one, clamped to ±0.5. */
 function parabolaPeak(a: number, b: number, c: number): number {
   const den = a - 2 * b + c;
