@@ -37,7 +37,7 @@ describe("Worker (in process, real Redis)", () => {
     expect(await conn.queues.lengths()).toMatchObject({ processing: 1, completed: 1 });
   });
 
-  it("a throwing job is retried at once, then dead-lettered after maxfailures", async () => {
+  it("a throwing job is retried (after a backoff, issue 12), then dead-lettered after maxfailures", async () => {
     const key = `${conn.config.redis.basename}:out`;
     const sub = await conn.queues.submit("boom", [9], { kwargs: { key } });
     const summary = await worker().run();
