@@ -17,8 +17,9 @@ export type {
 } from "./queue/queue-set";
 export { JobRegistry } from "./worker/registry";
 export type { JobContext, JobFunction, JobDefinition, JobModule } from "./worker/registry";
-export { decideRetry, ladder, growWalltime } from "./worker/retry";
-export type { RetryPolicy, Failure, FailureCause, RetryChanges } from "./worker/retry";
+export { decideRetry, ladder, growWalltime, backoffMs, retryDefaults } from "./worker/retry";
+export { InfrastructureError, isInfrastructureError } from "./worker/infra";
+export type { RetryPolicy, Failure, FailureCause, RetryChanges, RetryDefaults } from "./worker/retry";
 export { Worker, leaseMs, defaultWorkerId } from "./worker/worker";
 export type { WorkerOptions, WorkerSummary } from "./worker/worker";
 export { Sentinel } from "./campaign/sentinel";
