@@ -94,7 +94,7 @@ export function measureChipsView(chips: MeasureChip[], options: MeasureChipsOpti
   const title = options.title ?? "Measures";
   const html = `<figure style="margin:0;font:13px sans-serif"><figcaption style="font-weight:bold;padding-bottom:4px">${escapeHtml(title)}` +
     `<span style="font-weight:normal;color:#555"> — cross: registered, circle: a priori; ${size} × ${size} px chips</span></figcaption>` +
-    `<div style="display:flex;gap:10px;flex-wrap:wrap">${panels.map((p) => p.html).join("")}</div></figure>`;
+    `<div style="display:flex;gap:10px;flex-wrap:wrap;align-items:flex-end">${panels.map((p) => p.html).join("")}</div></figure>`;
   return rendered(html, [`${title}:`, ...texts.map((t) => `  ${t}`)].join("\n"));
 }
 
