@@ -187,8 +187,13 @@ export class Worker {
         const wait = this.mode === "drain" ? Math.min(1, (this.idleMs - idleFor) / 1000) : 1;
         await this.waitForWork(Math.max(0.05, wait));
       }
-      // a stuck job's function never returns: its entry was moved on, the others are waited for
-      await Promise.all([...this.held.values()].filter((r) => !r.stuck).map((r) => r.done));
+      // a stuck job's function never returns: its entry was moved on, the others are waited for (and a
+      // job that turns stuck while they are is left too: leaveStuckJobs wakes this loop)
+      for (;;) {
+        const pending = [...this.held.values()].filter((r) => !r.stuck);
+        if (pending.length === 0) break;
+        await Promise.race([Promise.all(pending.map((r) => r.done)), this.slotFreed()]);
+      }
       await this.flushCompletions();
     } finally {
       clearInterval(beat);
