@@ -25,6 +25,7 @@
  * embedded database in a temporary directory, removed at the end.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import Redis from "ioredis";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../src/config";
@@ -83,7 +84,12 @@ async function main(): Promise<void> {
       const p = await h.wait({ timeout: 600_000 });
       const ms = performance.now() - t;
       console.log(`  ${func.padEnd(24)} ${String(p.completed).padStart(5)} of ${p.total} ${on} in ${seconds(ms)}${p.dead ? `, ${p.dead} DEAD` : ""}`);
-      if (p.dead > 0) throw new Error(`${func}: ${p.dead} job(s) dead-lettered`);
+      if (p.dead > 0) {
+        const dead = await ncg.db.query<{ job_id: string; reason: string }>(
+          "SELECT job_id, reason FROM job_outcomes WHERE apply_id = $1 AND outcome = 'dead' ORDER BY idx", [h.applyId]);
+        for (const d of dead) console.log(`    dead: ${d.job_id} (target ${JSON.stringify(h.targets[Number(d.job_id.split("-").pop())])}): ${d.reason}`);
+        throw new Error(`${func}: ${p.dead} job(s) dead-lettered`);
+      }
       return { handle: h, ms, total: p.total };
     };
     const timings: Record<string, number> = {};
@@ -192,11 +198,28 @@ async function main(): Promise<void> {
     await one.clearQueues();
     await one.close();
     rmSync(work, { recursive: true, force: true });
+    await deleteKeys(config.redis.url, config.redis.basename);
   }
   console.log(`campaign benchmark: ${seconds(performance.now() - t0)} in all`);
   const json = arg("--json");
   if (json) writeFileSync(json, JSON.stringify(figures, null, 2));
   if (failed) process.exitCode = 1;
+}
+
+/** Deletes what is left under this run's own key prefix (the sentinel's last status, written as it stops). */
+async function deleteKeys(url: string, basename: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${basename}:*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** The Apollo 15 pair through features → match → homography, then sub-pixel registration of the inliers and a refit. */
