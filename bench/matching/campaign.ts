@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     await one.clearQueues();
     await one.close();
     rmSync(work, { recursive: true, force: true });
-    await deleteKeys(config.redis.url, config.redis.basename);
+    await deleteKeys(configInput.redis.url, configInput.redis.basename);
   }
   console.log(`campaign benchmark: ${seconds(performance.now() - t0)} in all`);
   const json = arg("--json");
