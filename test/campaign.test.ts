@@ -115,7 +115,8 @@ describe("campaign", () => {
   it("two graphs on one basename both see every completion (cache and callbacks), whichever watcher took it", async () => {
     const config = testConfig({ database: dbUrl, cluster: { concurrency: 2 } });
     const a = await NetworkCandidateGraph.connect(config, { log: () => {} });
-    const b = await NetworkCandidateGraph.connect(config, { log: () => {} });
+    // replace: false keeps a open (by default connect closes an earlier graph of the same campaign)
+    const b = await NetworkCandidateGraph.connect(config, { log: () => {}, replace: false });
     try {
       await a.addImages([100, 110, 120, 130, 140, 150].map((x) => ({ name: `two-${x}`, footprint: square(x) })));
       const query = "SELECT * FROM images WHERE name LIKE 'two-%' ORDER BY id";
@@ -139,7 +140,7 @@ describe("campaign", () => {
       for (const g of [a, b]) {
         for (const n of g.nodes.values()) expect(n.jobStatus.footprint_stats?.result).toMatchObject({ area: 4, centroid: [expect.any(Number), 1] });
       }
-      const fresh = await NetworkCandidateGraph.connect(config, { sentinel: false, watcher: false, log: () => {} });
+      const fresh = await NetworkCandidateGraph.connect(config, { sentinel: false, watcher: false, log: () => {}, replace: false });
       try {
         await fresh.loadFromDatabase(query);
         expect([...fresh.nodes.values()].map((n) => (n.jobStatus.footprint_stats?.result as { area: number }).area)).toEqual([4, 4, 4, 4, 4, 4]);

@@ -115,7 +115,8 @@ describe.each(backends)("NetworkCandidateGraph on $name", (backend) => {
   });
 
   it("honours the query (AutoCNet 1.2 ignored it)", async () => {
-    const other = await NetworkCandidateGraph.connect(ncg.config, { sentinel: false, watcher: false, log: () => {} }).catch((e) => e as Error);
+    // replace: false keeps ncg open beside a second graph (by default connect would close it: see the kernel tests)
+    const other = await NetworkCandidateGraph.connect(ncg.config, { sentinel: false, watcher: false, log: () => {}, replace: false }).catch((e) => e as Error);
     // the embedded database is single-process: a second graph on it must say so clearly
     if (backend.name === "embedded PGlite") {
       expect(other).toBeInstanceOf(Error);

@@ -81,4 +81,49 @@ describe("LocalCluster: real worker processes", () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown argument '--bogus'; usage: autocnet-worker/);
   });
+
+  it("workers lead process groups of their own: a SIGINT to the starter's group misses them; a starter killed -9 leaves none behind", async () => {
+    const { spawn } = await import("child_process");
+    const fs = await import("fs");
+    const path = await import("path");
+    const key = `${conn.config.redis.basename}:out`;
+    const sub = await conn.queues.submit("hold", [7], { walltime: 600, kwargs: { key, seconds: 60 } });
+    // the starter: a process (and group) of its own that starts one worker, as a notebook kernel does
+    const starter = spawn(process.execPath, ["-e", `
+      const { LocalCluster } = require(${JSON.stringify(path.join(__dirname, "..", "dist"))});
+      process.on("SIGINT", () => console.log("starter got SIGINT"));
+      const cluster = new LocalCluster({ concurrency: 1, workerArgs: ["--idle", "30"] });
+      cluster.submit({ count: 1, configPath: ${JSON.stringify(conn.config.source)}, walltime: 600 })
+        .then(() => console.log("worker", cluster.pids()[0]));
+      setInterval(() => {}, 1000);`], { detached: true, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    starter.stdout!.on("data", (d) => (out += String(d)));
+    try {
+      const started = await until("the job to start", async () => (await recorded(conn, key)).find((r) => r.phase === "started"));
+      const worker = Number(started.pid);
+      expect(out).toContain(`worker ${worker}`);
+      const pgrp = (pid: number) => {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+      };
+      expect(pgrp(worker)).toBe(worker);
+      expect(pgrp(starter.pid!)).toBe(starter.pid);
+      // what Jupyter's interrupt does: SIGINT to the starter's whole process group
+      process.kill(-starter.pid!, "SIGINT");
+      await until("the starter to see its SIGINT", () => out.includes("starter got SIGINT"));
+      // then the starter dies without closing anything; its worker notices (within a second), puts its job back, exits
+      process.kill(starter.pid!, "SIGKILL");
+      await until("the orphaned worker to exit", () => !fs.existsSync(`/proc/${worker}`) || /\) Z/.test(fs.readFileSync(`/proc/${worker}/stat`, "utf8")), 15_000, 50);
+      const requeued = (await readLineage(conn.queues, sub.jobId(0))).events.filter((e) => e.e === "requeued");
+      // one requeue, for the starter's death: the SIGINT never reached the worker ("worker received SIGTERM" if it had)
+      expect(requeued).toEqual([expect.objectContaining({ cause: "terminated", error: `the process that started this worker (pid ${starter.pid}) exited` })]);
+      expect(await conn.queues.lengths()).toMatchObject({ processing: 1, working: 0 });
+    } finally {
+      try {
+        process.kill(-starter.pid!, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  });
 });

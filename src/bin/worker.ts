@@ -10,6 +10,7 @@
  * this one), 143 SIGTERM.
  */
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import { openQueues } from "../worker/connection";
 import { lazyDatabase, openWorkerDatabase } from "../database";
 import { errorMessage } from "../errors";
@@ -70,6 +71,26 @@ function slurmTermination(): { cause?: FailureCause; error?: string } {
   }
 }
 
+/**
+ * Whether the process that started this worker ($AUTOCNET_PARENT_PID, set by the local cluster) is gone:
+ * this process was re-parented (Linux: /proc/self/stat), or that pid no longer exists.
+ */
+function parentGone(parent: number): boolean {
+  try {
+    const stat = fs.readFileSync("/proc/self/stat", "utf8");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (Number.isInteger(ppid)) return ppid !== parent;
+  } catch {
+    // no /proc: ask the pid itself
+  }
+  try {
+    process.kill(parent, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
 async function main(): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   let conn: Awaited<ReturnType<typeof openQueues>>;
@@ -83,17 +104,28 @@ async function main(): Promise<number> {
   const db = lazyDatabase(() => openWorkerDatabase(conn.config));
   const worker = new Worker(conn.queues, conn.registry, conn.blocking, { ...parsed.options, db });
   let terminated = false;
-  const onTerm = () => {
+  const onTerm = (why: () => { cause?: FailureCause; error?: string } = slurmTermination) => {
     if (terminated) return;
     terminated = true;
     // The held messages are in working; moving them on now is faster than waiting for the sentinel,
     // but if SLURM's SIGKILL comes first they are still safe there.
     const hardStop = setTimeout(() => process.exit(143), 10_000);
     hardStop.unref();
-    void worker.terminate(slurmTermination()).finally(() => process.exit(143));
+    void worker.terminate(why()).finally(() => process.exit(143));
   };
-  process.on("SIGTERM", onTerm);
-  process.on("SIGINT", onTerm);
+  process.on("SIGTERM", () => onTerm());
+  process.on("SIGINT", () => onTerm());
+  // A local worker runs in a process group of its own (an interrupt of its parent's group does not reach
+  // it): it stops when the process that started it is gone (a kernel or script killed without close()).
+  const parent = Number(process.env.AUTOCNET_PARENT_PID);
+  if (Number.isInteger(parent) && parent > 1) {
+    const watch = setInterval(() => {
+      if (!parentGone(parent)) return;
+      clearInterval(watch);
+      onTerm(() => ({ cause: "terminated", error: `the process that started this worker (pid ${parent}) exited` }));
+    }, 1000);
+    watch.unref();
+  }
   const summary = await worker.run();
   // a stuck job may hold a database connection for ever: closing waits a few seconds at most
   await Promise.race([db.close().catch(() => {}), new Promise((r) => setTimeout(r, 3000).unref())]);

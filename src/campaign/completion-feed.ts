@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { errorMessage } from "../errors";
 import type { CompletionMessage, QueueSet } from "../queue/queue-set";
+import { unrefAlways } from "../queue/keepalive";
 import { connectRedis } from "../queue/redis";
 
 export type CompletionListener = (message: CompletionMessage) => void;
@@ -23,6 +24,7 @@ export class CompletionFeed {
   async start(): Promise<this> {
     if (this.subscriber) return this;
     const sub = await connectRedis(this.queues.config.redis, { connectionName: "autocnet-feed" });
+    unrefAlways(sub); // a subscription never keeps a script or kernel alive
     this.subscriber = sub;
     sub.on("message", (_channel: string, raw: string) => {
       let message: CompletionMessage;

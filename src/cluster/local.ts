@@ -29,9 +29,37 @@ export function workerScriptPath(): string {
   return found;
 }
 
+/** The environment variable giving a local worker its parent's pid: the worker stops when that process is gone. */
+export const PARENT_PID_ENV = "AUTOCNET_PARENT_PID";
+
+/** Process groups of live local workers in this process, killed if it exits without closing its clusters. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+/** SIGTERM (or another signal) to a worker's whole process group; false if it is already gone. */
+function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    try {
+      process.kill(pid, signal); // not a group leader after all
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
 /**
  * The default cluster: real OS processes on this machine, each running `autocnet-worker`, at most
  * `concurrency` at a time. A worker killed with kill -9 is a real fault the sentinel must recover from.
+ *
+ * Each worker runs in a process group of its own (`detached`), so a signal meant for the starting
+ * process's group — Jupyter's interrupt (SIGINT to the kernel's group), Ctrl-C in a terminal — stops a
+ * cell or a script, never the campaign's workers. They are still this process's: `cancel()`/`close()`
+ * signal their groups, an exit without `close()` sends them SIGTERM, and a worker whose parent vanished
+ * (kill -9) notices within a second and stops ($AUTOCNET_PARENT_PID).
  */
 export class LocalCluster implements ClusterBackend {
   readonly name = "local";
@@ -84,7 +112,7 @@ export class LocalCluster implements ClusterBackend {
       }
     }
     for (const j of this.jobsById.values()) {
-      if ((!submission || j.submission === submission) && j.state === "running") j.child?.kill("SIGTERM");
+      if ((!submission || j.submission === submission) && j.state === "running" && j.pid) signalGroup(j.pid, "SIGTERM");
     }
   }
 
@@ -105,7 +133,7 @@ export class LocalCluster implements ClusterBackend {
   async close(): Promise<void> {
     await this.cancel();
     await this.wait(undefined, 10_000).catch(() => {
-      for (const j of this.jobsById.values()) if (j.state === "running") j.child?.kill("SIGKILL");
+      for (const j of this.jobsById.values()) if (j.state === "running" && j.pid) signalGroup(j.pid, "SIGKILL");
     });
   }
 
@@ -125,12 +153,26 @@ export class LocalCluster implements ClusterBackend {
       fs.mkdirSync(logDir, { recursive: true });
       stderr = fs.openSync(path.join(logDir, `${job.id}.log`), "a");
     }
-    const child = spawn(process.execPath, args, { stdio: ["ignore", stderr === "inherit" ? "inherit" : "ignore", stderr], env: { ...process.env, ...this.options.env } });
+    // detached: a group of its own (see the class comment); the handle stays ref'd: a script waits for its workers
+    const child = spawn(process.execPath, args, {
+      stdio: ["ignore", stderr === "inherit" ? "inherit" : "ignore", stderr], detached: true,
+      env: { ...process.env, ...this.options.env, [PARENT_PID_ENV]: String(process.pid) },
+    });
     if (typeof stderr === "number") fs.closeSync(stderr);
     job.child = child;
     job.pid = child.pid;
     job.state = "running";
+    if (child.pid) {
+      liveGroups.add(child.pid);
+      if (!exitHookInstalled) {
+        exitHookInstalled = true;
+        process.on("exit", () => {
+          for (const pid of liveGroups) signalGroup(pid, "SIGTERM");
+        });
+      }
+    }
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (child.pid) liveGroups.delete(child.pid);
       if (job.state !== "running") return;
       job.exitCode = code;
       job.signal = signal;

@@ -25,16 +25,44 @@ export function privateSocketDirectory(): string {
   return dir;
 }
 
+const PATCHED = Symbol.for("autocnet-ts.unrefEmscriptenTimers");
+/** The callback Emscripten's `_setitimer_js` gives setTimeout: it calls `__emscripten_timeout`. */
+const EMSCRIPTEN_TIMEOUT = /__emscripten_timeout/;
+
+/**
+ * PGlite (Emscripten) arms PostgreSQL's timers — the idle statistics flush, 10 s after a query that wrote —
+ * with a plain setTimeout, which would hold this process open that long after its last query (a script that
+ * forgets close(), a kernel asked to shut down). Timers whose callback is Emscripten's timeout handler are
+ * unref'd: the flush they run can be skipped at exit. Other timers are untouched (one check per zero-argument
+ * callback). Installed once per process, when an embedded database is first opened.
+ */
+export function unrefEmscriptenTimers(): void {
+  const g = globalThis as unknown as { setTimeout: typeof setTimeout; [PATCHED]?: boolean };
+  if (g[PATCHED]) return;
+  g[PATCHED] = true;
+  const original = g.setTimeout;
+  const patched = function (this: unknown, callback: unknown, ...rest: unknown[]) {
+    const timer = (original as (...a: unknown[]) => NodeJS.Timeout).call(this, callback, ...rest);
+    if (typeof callback === "function" && callback.length === 0 && EMSCRIPTEN_TIMEOUT.test(Function.prototype.toString.call(callback))) {
+      timer?.unref?.();
+    }
+    return timer;
+  };
+  Object.assign(patched, original); // util.promisify.custom
+  g.setTimeout = patched as typeof setTimeout;
+}
+
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a directory of the project.
  * Worker processes reach it through a Unix socket served from this process (pglite-socket, with its
  * query multiplexer), so they write their results straight to it, as they would to a server. The socket
  * lives in a directory only this user may enter (0700): pglite-socket checks no password, so the
  * directory is the door — other local users are refused by the kernel; the graph's workers, started by
- * this user, get in. Removed at close.
+ * this user, get in. Removed at close. Neither the socket nor PostgreSQL's timers keep the process alive.
  */
 export async function openPglite(dir: string): Promise<Database> {
   const unlock = lockDirectory(dir);
+  unrefEmscriptenTimers();
   let pg: PGlite;
   try {
     pg = await PGlite.create(dir);
@@ -51,6 +79,10 @@ export async function openPglite(dir: string): Promise<Database> {
     server = new PGLiteSocketServer({ db: pg, path: socketPath, maxConnections: 64 });
     await server.start();
     fs.chmodSync(socketPath, 0o600);
+    // the listening socket and the workers' connections never keep this process alive (running workers do)
+    const listener = (server as unknown as { server?: import("net").Server }).server;
+    listener?.unref();
+    listener?.on("connection", (socket) => socket.unref());
     // node-postgres: host is the socket's directory, port the number in its file name
     return `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}&port=${SOCKET_PORT}`;
   };

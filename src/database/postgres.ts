@@ -87,7 +87,8 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     throw new ConnectionError(`not a postgresql:// URL: ${where}; write postgresql://user:password@host:port/name` +
       (/^postgres(ql)?\+/.test(url) ? " (a SQLAlchemy driver such as +psycopg2 has no meaning here: drop it)" : ""));
   }
-  const pool = new Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
+  // allowExitOnIdle: idle connections never keep a script or kernel alive (a query in flight does)
+  const pool = new Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000, allowExitOnIdle: true });
   pool.on("error", () => {}); // an idle client's error; the next query reports it
   try {
     await pool.query("SELECT 1");

@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as nodePath from "path";
 import type { Redis } from "ioredis";
 import { ApplyWaiter } from "../campaign/apply-waiter";
 import { CompletionFeed } from "../campaign/completion-feed";
@@ -8,9 +10,12 @@ import { readCampaignSentinelStatus, Sentinel } from "../campaign/sentinel";
 import { WorkerSupervisor, type ClusterJobGroup } from "../campaign/supervisor";
 import { CompletedWatcher, type CompletionHandler } from "../campaign/watcher";
 import { loadConfig, parseWalltime, type Config, type ConfigInput } from "../config";
-import { openDatabase, type Database } from "../database";
+import { databaseUrl, databaseUrlFromEnv, embeddedPath, hidePassword, openDatabase, type Database } from "../database";
+import { ConnectionError } from "../errors";
 import { footprintMap, lineageView, queueDepthView, sentinelStatusView, type MapPoint, type Rendered } from "../display";
 import { newApplyId } from "../queue/job-id";
+import { refWhileBusy, unrefAlways } from "../queue/keepalive";
+import { describeRedis } from "../queue/redis";
 import { readLineage, type Lineage } from "../queue/lineage";
 import type { Target } from "../queue/message";
 import { openQueues, type QueueConnection } from "../worker/connection";
@@ -24,8 +29,11 @@ import type { ApplyHandle, ApplyOptions, GraphOptions } from "./options";
  * AutoCNet's NetworkCandidateGraph: images are nodes, overlapping footprints are edges, both from the
  * database; `apply` sends a job per node or edge through the Redis queues to cluster workers, which write
  * their results straight to the database. This is the front: the parts are in campaign/ (sentinel,
- * watcher, ledger, supervisor, completion feed), queue/ and cluster/. Background loops use unref'd timers:
- * they never keep a script or kernel alive; `close()` stops them.
+ * watcher, ledger, supervisor, completion feed), queue/ and cluster/. Background loops use unref'd timers
+ * and its sockets are unref'd while idle: an open graph never keeps a script or kernel alive (running
+ * workers, a `wait()` and a command in flight do); `close()` stops them. One graph per campaign per process:
+ * `connect` closes an earlier one of the same campaign (see `GraphOptions.replace`); a closed graph's
+ * methods throw "…: the graph was closed; connect again".
  */
 export class NetworkCandidateGraph {
   nodes = new Map<number, NodeAttributes>();
@@ -40,6 +48,9 @@ export class NetworkCandidateGraph {
   private readonly waiter = new ApplyWaiter();
   private readonly callbacks = new Map<string, CompletionHandler>();
   private readonly log: (line: string) => void;
+  /** Its campaign as this process sees it (for `connect`'s replacement of an earlier graph). */
+  private campaign?: Campaign;
+  private closing?: Promise<void>;
 
   private constructor(readonly conn: QueueConnection, readonly db: Database, private readonly options: GraphOptions) {
     this.log = options.log ?? ((line) => console.error(`autocnet: ${line}`));
@@ -66,6 +77,8 @@ export class NetworkCandidateGraph {
   /** Connects to the config's Redis and database (a path, an object, or $AUTOCNET_CONFIG); no nodes yet. */
   static async connect(source?: string | ConfigInput | Config, options: GraphOptions = {}): Promise<NetworkCandidateGraph> {
     const config = typeof source === "object" && source !== null && "warnings" in source ? (source as Config) : loadConfig(source as string | ConfigInput | undefined, options);
+    const campaign = campaignOf(config);
+    await replaceEarlier(campaign, options);
     const conn = await openQueues(config);
     let db: Database;
     try {
@@ -82,6 +95,11 @@ export class NetworkCandidateGraph {
       await db.close();
       throw err;
     }
+    // idle, the graph holds nothing open: commands hold the socket only while they await a reply
+    refWhileBusy(conn.redis);
+    unrefAlways(conn.blocking);
+    ncg.campaign = campaign;
+    openGraphs().add(ncg);
     if (options.sentinel !== false) ncg.sentinel.start();
     if (options.watcher !== false) ncg.watcher.start();
     if (options.sentinel !== false || options.watcher !== false) ncg.depth.start();
@@ -357,8 +375,18 @@ export class NetworkCandidateGraph {
     return sentinelStatusView(status, this.watcher.status());
   }
 
-  /** Stops the sentinel, the watcher, the feed and any local workers; closes Redis and the database. */
-  async close(): Promise<void> {
+  /**
+   * Stops the sentinel, the watcher, the feed and any local workers; closes Redis and the database. Calling
+   * it again does nothing; any other method of a closed graph throws "…: the graph was closed; connect again".
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown("the graph was closed; connect again");
+    return this.closing;
+  }
+
+  private async shutDown(why: string): Promise<void> {
+    markClosed(this, why);
+    openGraphs().delete(this);
     this.depth.stop();
     await this.sentinel.stop();
     await this.watcher.stop();
@@ -366,5 +394,91 @@ export class NetworkCandidateGraph {
     await this.supervisor.close();
     await this.conn.close();
     await this.db.close();
+  }
+}
+
+/** One campaign as this process sees it: its Redis, basename and database. */
+interface Campaign {
+  key: string;
+  /** For messages: where it is (no password). */
+  label: string;
+  /** The embedded database's directory (resolved), if it uses one. */
+  embedded?: string;
+}
+
+function campaignOf(config: Config): Campaign {
+  const redis = `${describeRedis(config.redis)} basename '${config.redis.basename}'`;
+  let database: string;
+  let embedded: string | undefined;
+  let envUrl: string | undefined;
+  try {
+    envUrl = databaseUrlFromEnv();
+  } catch {
+    envUrl = undefined; // openDatabase reports it
+  }
+  if (envUrl) database = hidePassword(envUrl);
+  else if (config.database && !("embedded" in config.database)) database = hidePassword(databaseUrl(config.database));
+  else {
+    const dir = nodePath.resolve(embeddedPath(config));
+    try {
+      embedded = fs.realpathSync(dir);
+    } catch {
+      embedded = dir; // not created yet
+    }
+    database = `the embedded database at ${embedded}`;
+  }
+  return { key: `${redis}\n${database}`, label: `Redis ${redis}, ${database}`, embedded };
+}
+
+/** Graphs open in this process (on globalThis: one set even if two copies of the package are loaded). */
+function openGraphs(): Set<NetworkCandidateGraph> {
+  const g = globalThis as { [OPEN_GRAPHS]?: Set<NetworkCandidateGraph> };
+  return (g[OPEN_GRAPHS] ??= new Set());
+}
+const OPEN_GRAPHS = Symbol.for("autocnet-ts.openGraphs");
+
+/**
+ * Before `connect` opens a campaign: graphs of this process on the same campaign are closed (unless
+ * `replace: false`), with a log line; a graph of another campaign holding the same embedded database is
+ * reported clearly (it cannot be shared, and is not ours to close).
+ */
+async function replaceEarlier(campaign: Campaign, options: GraphOptions): Promise<void> {
+  const log = options.log ?? ((line: string) => console.error(`autocnet: ${line}`));
+  const open = [...openGraphs()];
+  if (options.replace !== false) {
+    for (const g of open.filter((x) => x["campaign"]?.key === campaign.key)) {
+      log(`connect: closing the graph this process opened earlier on the same campaign (${campaign.label}); the new one replaces it`);
+      g["closing"] ??= g["shutDown"](`the graph was closed; connect again (a later connect on campaign '${g.config.redis.basename}' ` +
+        "in this process replaced it: use the graph that connect returned)");
+      await g["closing"].catch((err) => log(`connect: closing the earlier graph failed (${(err as Error).message}); opening anyway`));
+    }
+  }
+  if (campaign.embedded) {
+    const holder = [...openGraphs()].find((x) => x["campaign"]?.embedded === campaign.embedded);
+    if (holder && options.replace === false && holder["campaign"]?.key === campaign.key) return; // the lock says it
+    if (holder) {
+      throw new ConnectionError(`the embedded database at ${campaign.embedded} is open in this process by the graph of campaign ` +
+        `'${holder.config.redis.basename}'; close that graph first (connect replaces only a graph of the same Redis, basename and database), ` +
+        "or give each campaign its own database (database: {embedded: DIR})");
+    }
+  }
+}
+
+/**
+ * A closed graph's methods (and its Redis clients' getters) throw, naming the method: "lineage: the graph
+ * was closed; connect again". `close()` stays callable (it does nothing more); `config` stays readable.
+ */
+function markClosed(g: NetworkCandidateGraph, why: string): void {
+  const closedError = (name: string) => Object.assign(new Error(`${name}: ${why}`), { name: "GraphClosedError", code: "AUTOCNET_GRAPH_CLOSED" });
+  for (let proto = Object.getPrototypeOf(g); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name === "constructor" || name === "close" || Object.prototype.hasOwnProperty.call(g, name)) continue;
+      const d = Object.getOwnPropertyDescriptor(proto, name)!;
+      if (typeof d.value === "function") {
+        Object.defineProperty(g, name, { configurable: true, value: function closed() { throw closedError(name); } });
+      } else if (d.get && ["redisQueue", "queues", "registry"].includes(name)) {
+        Object.defineProperty(g, name, { configurable: true, get() { throw closedError(name); } });
+      }
+    }
   }
 }

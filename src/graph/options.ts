@@ -58,4 +58,11 @@ export interface GraphOptions extends LoadOptions {
   /** Where worker process logs go (local backend). */
   workerLogDir?: string;
   log?: (line: string) => void;
+  /**
+   * What `connect` does with graphs this process already has open on the same campaign (same Redis,
+   * basename and database): `true` (default) closes them first, with a log line, so re-running a notebook's
+   * setup cell just works; `false` keeps them open beside the new one (PostgreSQL only: the embedded
+   * database admits one graph at a time).
+   */
+  replace?: boolean;
 }
