@@ -3,10 +3,16 @@ import type { QueueLengths, QueueSet } from "../queue/queue-set";
 export interface DepthSample extends QueueLengths {
   /** Epoch ms. */
   t: number;
+  /** Cumulative: jobs completed since the queue set was created (`<b>:stats`), not the completed list's depth. */
+  succeeded?: number;
+  /** Cumulative: jobs dead-lettered. */
+  deadLettered?: number;
+  /** Cumulative: retries, whoever decided them. */
+  retried?: number;
 }
 
 /**
- * Samples the queue lengths of a queue set at an interval and keeps the latest `capacity` samples in
+ * Samples the queue lengths of a queue set (and its cumulative succeeded / dead / retried counters) at an interval and keeps the latest `capacity` samples in
  * memory: what the queue-depth display draws. Its timer is unref'd (never keeps a process alive); a
  * failed sample (Redis away) is skipped, not fatal.
  */
@@ -34,9 +40,9 @@ export class QueueDepthSampler {
     return this.timer !== undefined;
   }
 
-  /** Takes a sample now (and keeps it). */
+  /** Takes a sample now (and keeps it): the lists' lengths and the cumulative counters, one round trip. */
   async sample(): Promise<DepthSample> {
-    const s = { t: Date.now(), ...(await this.queues.lengths()) };
+    const s = { t: Date.now(), ...(await this.queues.snapshot()) };
     this.buffer.push(s);
     const capacity = this.options.capacity ?? 10_000;
     if (this.buffer.length > capacity) this.buffer.splice(0, this.buffer.length - capacity);

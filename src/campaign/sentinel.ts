@@ -175,7 +175,7 @@ export class Sentinel {
   /**
    * Once every queue is empty, jobs of open applies that have no outcome left the queues through another
    * client (AutoCNet's worker removes a finished message from working): recorded as finished by a foreign
-   * worker (vanished-9.lua). Costs one script call that reads five lengths while anything is queued.
+   * worker (vanished-10.lua). Costs one script call that reads five lengths while anything is queued.
    */
   private async settleVanished(): Promise<number> {
     const { found } = await this.queues.transitions.vanished(20_000);

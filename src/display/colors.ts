@@ -11,6 +11,13 @@ export const QUEUE_COLORS: Record<string, string> = {
   quarantine: "#e15759",
 };
 
+/** The cumulative counters of the queue-depth chart: finished work, and every retry. */
+export const CUMULATIVE_COLORS: Record<string, string> = {
+  succeeded: "#2e8b57",
+  "dead-lettered": "#3b3b3b",
+  retried: "#b07aa1",
+};
+
 export const STATUS_COLORS: Record<string, string> = {
   succeeded: "#2e8b57",
   failed: "#e15759",

@@ -8,11 +8,13 @@ export interface Rendered {
   html: string;
   /** A readable text form for terminals and logs. */
   text: string;
+  /** The values drawn, where a display keeps them (the series of a chart): for tests, and for anyone who wants the numbers. */
+  data?: unknown;
   toString(): string;
 }
 
-export function rendered(html: string, text: string): Rendered {
-  return { html, text, toString: () => text };
+export function rendered(html: string, text: string, data?: unknown): Rendered {
+  return data === undefined ? { html, text, toString: () => text } : { html, text, data, toString: () => text };
 }
 
 interface TslabDisplay {

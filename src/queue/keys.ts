@@ -32,6 +32,12 @@ export interface QueueKeys {
   outcomes: string;
   /** Hash job_id -> its current retry message (where it waits), so a late completion can withdraw it. */
   retries: string;
+  /**
+   * Hash of the campaign's cumulative counters, moved by the transitions that change them (O(1) to read):
+   * `completed`, `dead`, `retried` (every retry, whoever decided it), `retried_by_sentinel`, `released`,
+   * and per cause `retried:<cause>`, `dead:<cause>`.
+   */
+  stats: string;
   /** Hash apply_id -> JSON record of one submission. */
   applies: string;
   /** Prefix of per-apply counter hashes (total, completed, dead). */
@@ -64,6 +70,7 @@ export function queueKeys(redis: Pick<RedisConfig, "basename" | "processing_queu
     quarantine: `${b}:quarantine`,
     outcomes: `${b}:outcomes`,
     retries: `${b}:retries`,
+    stats: `${b}:stats`,
     applies: `${b}:applies`,
     applyPrefix: `${b}:apply:`,
     lineagePrefix: `${b}:lineage:`,

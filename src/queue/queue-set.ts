@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { Config } from "../config";
 import { keyPattern, queueKeys, type QueueKeys } from "./keys";
 import { isUtf8 } from "buffer";
-import { jobIdOf, newApplyId } from "./job-id";
+import { applyIdOf, jobIdOf, newApplyId } from "./job-id";
 import {
   describeTarget, encodeMessage, firstAttemptEncoder, isEdgeTarget, leaseKeyOf, MAX_NESTING, nestingDepth, targetProblem,
   type JobMessage, type Target,
@@ -42,10 +42,33 @@ export interface QueueLengths {
   quarantine: number;
 }
 
+/**
+ * The campaign's cumulative counters (the `<b>:stats` hash the transitions move): what finished work and
+ * every retry add up to since the queue set was created, unlike the lists' transient lengths.
+ */
+export interface QueueStats {
+  /** Jobs completed (each once; a dead job completed late after all counts here, not as dead). */
+  completed: number;
+  /** Jobs dead-lettered (including poison: messages quarantined). */
+  dead: number;
+  /** Retries, whoever decided them: the worker after an exception or SIGTERM, the sentinel after a deadline. */
+  retried: number;
+  /** Of those, decided by the sentinel (a deadline passed: walltime, heartbeat lost). */
+  retriedBySentinel: number;
+  /** Claimed-ahead jobs put back unrun (no failure). */
+  released: number;
+  /** Retries per failure cause (`exception`, `walltime`, `heartbeat`, …). */
+  retriedByCause: Record<string, number>;
+  /** Dead-lettered jobs per cause (`exception`, `poison`, …); jobs later completed late are not taken off. */
+  deadByCause: Record<string, number>;
+}
+
 export interface ApplyProgress {
   total: number;
   completed: number;
   dead: number;
+  /** Retries of this apply's jobs, whoever decided them. */
+  retried?: number;
   submittedAt?: number;
 }
 
@@ -294,7 +317,7 @@ export class QueueSet {
   }
 
   /**
-   * Completes jobs: working -> completed, counted once per job (see complete-9.lua). The completion
+   * Completes jobs: working -> completed, counted once per job (see complete-10.lua). The completion
    * messages are encoded first: one that cannot be encoded throws here, before anything moves.
    */
   async complete(items: CompleteItem[]): Promise<CompleteStatus[]> {
@@ -333,6 +356,57 @@ export class QueueSet {
     return { processing: n(0) + n(5), working: n(1), completed: n(2), dead: n(3), quarantine: n(4) };
   }
 
+  /** The campaign's cumulative counters (one HGETALL of a small hash). */
+  async stats(): Promise<QueueStats> {
+    return parseStats(await this.redis.hgetall(this.keys.stats));
+  }
+
+  /**
+   * The lists' lengths and the cumulative counters in one round trip (what the depth sampler takes):
+   * `succeeded`, `deadLettered`, `retried` since the queue set was created.
+   */
+  async snapshot(): Promise<QueueLengths & { succeeded: number; deadLettered: number; retried: number }> {
+    const k = this.keys;
+    const res = await this.redis.pipeline()
+      .llen(k.processing).llen(k.working).llen(k.completed).llen(k.dead).llen(k.quarantine).zcard(k.delayed)
+      .hmget(k.stats, "completed", "dead", "retried").exec();
+    const n = (i: number) => Number(res?.[i]?.[1] ?? 0);
+    const s = (res?.[6]?.[1] as (string | null)[] | undefined) ?? [];
+    return {
+      processing: n(0) + n(5), working: n(1), completed: n(2), dead: n(3), quarantine: n(4),
+      succeeded: Number(s[0] ?? 0), deadLettered: Number(s[1] ?? 0), retried: Number(s[2] ?? 0),
+    };
+  }
+
+  /**
+   * The job waiting longest at the claim end of the processing queue (O(1): one LINDEX, then its lineage's
+   * last event or its apply's submission time): its id and since when it waits; undefined if none waits.
+   */
+  async oldestWaiting(): Promise<{ jobId: string; since?: number } | undefined> {
+    const entry = await this.redis.lindex(this.keys.processing, -1);
+    if (entry === null) return undefined;
+    let jobId: string | undefined;
+    try {
+      const v = JSON.parse(entry) as { job_id?: unknown };
+      if (typeof v.job_id === "string") jobId = v.job_id;
+    } catch {
+      return { jobId: "(unreadable message)" };
+    }
+    if (!jobId) return { jobId: "(a message without job_id)" };
+    const applyId = applyIdOf(jobId);
+    const [last, submitted] = await Promise.all([
+      this.redis.lindex(this.keys.lineagePrefix + jobId, -1),
+      applyId ? this.redis.hget(this.keys.applyPrefix + applyId, "submitted_at") : Promise.resolve(null),
+    ]);
+    let since = submitted ? Number(submitted) : undefined;
+    try {
+      if (last) since = (JSON.parse(last) as { t: number }).t;
+    } catch {
+      // keep the submission time
+    }
+    return { jobId, since };
+  }
+
   /** Milliseconds until the next retry backing off is due (0 if one is due now); undefined if none waits. */
   async nextRetryDueIn(): Promise<number | undefined> {
     const [next, time] = await Promise.all([this.redis.zrange(this.keys.delayed, 0, 0, "WITHSCORES"), this.redis.time()]);
@@ -347,6 +421,7 @@ export class QueueSet {
       total: Number(h.total ?? 0),
       completed: Number(h.completed ?? 0),
       dead: Number(h.dead ?? 0),
+      retried: Number(h.retried ?? 0),
       submittedAt: h.submitted_at ? Number(h.submitted_at) : undefined,
     };
   }
@@ -376,6 +451,18 @@ export class QueueSet {
     }
     return deleted;
   }
+}
+
+function parseStats(h: Record<string, string>): QueueStats {
+  const out: QueueStats = {
+    completed: Number(h.completed ?? 0), dead: Number(h.dead ?? 0), retried: Number(h.retried ?? 0),
+    retriedBySentinel: Number(h.retried_by_sentinel ?? 0), released: Number(h.released ?? 0), retriedByCause: {}, deadByCause: {},
+  };
+  for (const [k, v] of Object.entries(h)) {
+    if (k.startsWith("retried:")) out.retriedByCause[k.slice(8)] = Number(v);
+    else if (k.startsWith("dead:")) out.deadByCause[k.slice(5)] = Number(v);
+  }
+  return out;
 }
 
 export interface DeadLetter {

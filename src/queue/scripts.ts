@@ -4,7 +4,7 @@ import type { ChainableCommander, Redis } from "ioredis";
 
 /**
  * The Lua transition scripts in ./commands, one file per state transition. A file's name carries its
- * KEYS count (`claim-10.lua`); `-- @include "name"` pulls in ./commands/includes/name.lua.
+ * KEYS count (`claim-11.lua`); `-- @include "name"` pulls in ./commands/includes/name.lua.
  */
 const DIR = path.join(__dirname, "commands");
 

@@ -36,11 +36,11 @@ export class Transitions {
     pipeScript(pipe, "push", [k.processing, k.applies, k.applyPrefix + applyId, k.openApplies], [applyId, record, ...messages]);
   }
 
-  /** claim-10: up to `count` messages from processing to working, stamped and leased. */
+  /** claim-11: up to `count` messages from processing to working, stamped and leased. */
   async claim(workerId: string, leaseMs: number, count: number, task: string): Promise<ClaimedEntry[]> {
     const k = this.keys;
     const flat = await runScriptBuffer<(Buffer | number)[]>(this.redis, "claim",
-      [k.processing, k.working, k.deadlines, k.leases, k.outcomes, k.quarantine, k.delayed, k.sequence, k.completed, k.applies],
+      [k.processing, k.working, k.deadlines, k.leases, k.outcomes, k.quarantine, k.delayed, k.sequence, k.completed, k.applies, k.stats],
       [workerId, Math.round(leaseMs), this.defaultWalltime, count, k.lineagePrefix, task, this.maxMessageBytes, k.applyPrefix]);
     const out: ClaimedEntry[] = [];
     for (let i = 0; i < flat.length; i += 3) {
@@ -57,16 +57,16 @@ export class Transitions {
     return runScript<number[]>(this.redis, "heartbeat", [this.keys.deadlines], args);
   }
 
-  /** complete-9: working -> completed, counted once per job. Items: [entry, lease key, jobId, attempt, completion message]. */
+  /** complete-10: working -> completed, counted once per job. Items: [entry, lease key, jobId, attempt, completion message]. */
   complete<S>(items: [entry: Bytes, key: string, jobId: string, attempt: number, completion: string][]): Promise<S[]> {
     const k = this.keys;
     return runScript<S[]>(this.redis, "complete",
-      [k.working, k.deadlines, k.leases, k.completed, k.outcomes, k.retries, k.processing, k.dead, k.delayed],
+      [k.working, k.deadlines, k.leases, k.completed, k.outcomes, k.retries, k.processing, k.dead, k.delayed, k.stats],
       [k.lineagePrefix, k.applyPrefix, ...items.flat()]);
   }
 
   /**
-   * requeue-9: working -> processing (next attempt, or the delayed set while backing off) or the
+   * requeue-10: working -> processing (next attempt, or the delayed set while backing off) or the
    * dead-letter list. Items: [entry, lease key, jobId, attempt, action, payload, event, backoff ms,
    * completion notice if an adopted entry turns out to have left working on its own ('' otherwise)].
    */
@@ -74,19 +74,19 @@ export class Transitions {
     delayMs: number, foreignDone: string][], onlyIfExpired: boolean): Promise<S[]> {
     const k = this.keys;
     return runScript<S[]>(this.redis, "requeue",
-      [k.working, k.deadlines, k.leases, k.processing, k.dead, k.outcomes, k.retries, k.completed, k.delayed],
+      [k.working, k.deadlines, k.leases, k.processing, k.dead, k.outcomes, k.retries, k.completed, k.delayed, k.stats],
       [k.lineagePrefix, k.applyPrefix, onlyIfExpired ? "1" : "0", ...items.flat()]);
   }
 
   /**
-   * quarantine-7: an entry from `source` to quarantine with its record (and its lease dropped); false if
+   * quarantine-8: an entry from `source` to quarantine with its record (and its lease dropped); false if
    * it was not there. An empty entry drops only the lease (a deadline whose entry is gone). A job of an
    * apply quarantined from working is counted as dead, with a notice for the ledger.
    */
   async quarantine(entry: Bytes, key: string, record: string, reason: string, source: "working" | "completedInFlight"): Promise<boolean> {
     const k = this.keys;
     return (await runScript<number>(this.redis, "quarantine",
-      [k[source], k.deadlines, k.leases, k.quarantine, k.outcomes, k.completed, k.applies],
+      [k[source], k.deadlines, k.leases, k.quarantine, k.outcomes, k.completed, k.applies, k.stats],
       [entry, key, record, reason, k.lineagePrefix, k.applyPrefix, source === "working" ? "1" : "0"])) === 1;
   }
 
@@ -128,11 +128,11 @@ export class Transitions {
     return { total: Number(total), completed: Number(completed), dead: Number(dead) };
   }
 
-  /** vanished-9: once everything is drained, jobs of open applies that left the queues without an outcome; [found, checked]. */
+  /** vanished-10: once everything is drained, jobs of open applies that left the queues without an outcome; [found, checked]. */
   async vanished(budget: number): Promise<{ found: number; checked: number }> {
     const k = this.keys;
     const [found, checked] = await runScript<number[]>(this.redis, "vanished",
-      [k.processing, k.working, k.delayed, k.completed, k.completedInFlight, k.openApplies, k.outcomes, k.applies, k.retries],
+      [k.processing, k.working, k.delayed, k.completed, k.completedInFlight, k.openApplies, k.outcomes, k.applies, k.retries, k.stats],
       [k.lineagePrefix, k.applyPrefix, budget]);
     return { found: Number(found), checked: Number(checked) };
   }

@@ -4,7 +4,7 @@
   KEYS[1] processing list
   KEYS[2] applies hash (apply_id -> JSON record of the submission)
   KEYS[3] this apply's counter hash (total, completed, dead, submitted_at)
-  KEYS[4] open applies set (applies whose jobs may still be somewhere: see vanished-9.lua)
+  KEYS[4] open applies set (applies whose jobs may still be somewhere: see vanished-10.lua)
   ARGV[1] apply_id
   ARGV[2] the apply's JSON record ('' for the second and later batches)
   ARGV[3..] messages, JSON, oldest first

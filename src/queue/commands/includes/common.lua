@@ -92,7 +92,7 @@ local function read_message(msg, default_walltime, max_bytes)
     return {job_id = id, walltime = wt, attempt = whole(tonumber(a), 1) or 1, close = len}
   end
   local close = string.find(msg, '}%s*$')
-  if not string.find(msg, '^%s*{') or not close then return nil, 'not a JSON object' end
+  if not string.find(msg, '^%s*{') or not close then return nil, 'not a JSON object', id end
   local ok, v = pcall(cjson.decode, msg)
   if not ok then
     local why = string.gsub(tostring(v), '^.-: ', '', 1)
@@ -137,18 +137,35 @@ local function reversed(list)
   return out
 end
 
+-- The campaign's cumulative counters (KEYS: the <b>:stats hash), moved where the transitions happen so
+-- that displays read them in O(1): `completed` and `dead` count jobs (a dead job completed late after all
+-- moves from one to the other), `retried` every retry whoever decided it (`retried_by_sentinel`: after a
+-- deadline), each also per cause (`retried:<cause>`, `dead:<cause>`), `released` the claimed-ahead
+-- jobs put back unrun. Never lowered by a clear of lists; deleted with the queue set.
+local function count_stat(stats_key, field, n, cause)
+  redis.call('HINCRBY', stats_key, field, n)
+  if cause then redis.call('HINCRBY', stats_key, field .. ':' .. cause, n) end
+end
+
+-- The cause of a lineage event built by the retry decision ({"e":"requeued","cause":"exception",...}):
+-- read anchored at the first byte, where no error text can reach.
+local function event_cause(event)
+  return string.match(event, '^{"e":"[%a-]+","cause":"([%w%-]+)"')
+end
+
 -- A job of an apply whose message went to quarantine has not finished, and never will: it is counted as
 -- dead (outcome "d", the apply's dead counter), its lineage says why, and a dead notice goes to the
 -- completed list so that the graph's ledger records it (the notice has no message to decode: the ledger
 -- takes the target from the apply). A job that already has an outcome, or belongs to no pushed apply, is
 -- left alone. Returns whether it was counted.
-local function account_poison(job_id, reason, now, lineage_prefix, apply_prefix, outcomes_key, completed_key, applies_key)
+local function account_poison(job_id, reason, now, lineage_prefix, apply_prefix, outcomes_key, completed_key, applies_key, stats_key)
   if not job_id or job_id == '' then return false end
   local apply = apply_id_of(job_id)
   if not apply or redis.call('EXISTS', apply_prefix .. apply) == 0 then return false end
   if redis.call('HGET', outcomes_key, job_id) then return false end
   redis.call('HSET', outcomes_key, job_id, 'd')
   redis.call('HINCRBY', apply_prefix .. apply, 'dead', 1)
+  count_stat(stats_key, 'dead', 1, 'poison')
   add_event(lineage_prefix, job_id, now, '{"e":"dead","cause":"poison","why":' .. cjson.encode('quarantined: ' .. reason) .. '}')
   local func = 'unknown'
   local rec = redis.call('HGET', applies_key, apply)

@@ -11,6 +11,7 @@
   KEYS[8] sequence hash (field "foreign": ids given to messages that came without one)
   KEYS[9] completed list (the dead notice of an apply's job whose message is poison: account_poison)
   KEYS[10] applies hash (its function's name, for that notice)
+  KEYS[11] stats hash (that job counts as dead)
   ARGV[1] worker id (JSON-safe characters only)
   ARGV[2] lease in ms: the first heartbeat is the claim itself
   ARGV[3] default walltime in seconds (for messages without one)
@@ -53,7 +54,7 @@ for _, msg in ipairs(msgs) do
   local info, reason, hint = read_message(msg, default_walltime, max_bytes)
   if not info then
     redis.call('LPUSH', KEYS[6], cjson.encode({reason = reason, raw = msg, from = 'processing', at = now}))
-    account_poison(hint, reason, now, ARGV[5], ARGV[8], KEYS[5], KEYS[9], KEYS[10])
+    account_poison(hint, reason, now, ARGV[5], ARGV[8], KEYS[5], KEYS[9], KEYS[10], KEYS[11])
   else
     if not info.job_id then
       info.job_id = 'f-' .. string.format('%012x', redis.call('HINCRBY', KEYS[8], 'foreign', 1))

@@ -16,6 +16,7 @@
   KEYS[7] retries hash (job_id -> its pending retry message, or its dead-letter entry)
   KEYS[8] completed list (a dead-lettered job's notice goes there too, so the graph's watcher sees it)
   KEYS[9] delayed sorted set (retry message -> ms when it may run)
+  KEYS[10] stats hash (campaign counters: completed, dead, retried, released; count_stat in common.lua)
   ARGV[1] lineage key prefix
   ARGV[2] apply counter key prefix
   ARGV[3] '1': only if the entry's deadline has passed (sentinel); '0': unconditionally (worker)
@@ -58,6 +59,7 @@ for i = 4, #ARGV, 9 do
         '"why":"it left working without a completion message: finished by the foreign worker that held it"}')
       redis.call('LPUSH', KEYS[8], foreign_done)
       bump(ARGV[2], apply_id_of(job_id), 'completed', 1)
+      count_stat(KEYS[10], 'completed', 1)
       out[#out + 1] = 'foreign'
     else
       if not expired_only then
@@ -80,14 +82,25 @@ for i = 4, #ARGV, 9 do
         redis.call('LPUSH', KEYS[8], '{"dead":true,' .. string.sub(payload, 2))
         redis.call('HSET', KEYS[6], job_id, 'd')
         bump(ARGV[2], apply_id_of(job_id), 'dead', 1)
+        count_stat(KEYS[10], 'dead', 1, event_cause(event))
         out[#out + 1] = 'dead'
-      elseif delay and delay > 0 then
-        redis.call('ZADD', KEYS[9], now + delay, payload)
-        out[#out + 1] = 'delayed'
       else
-        -- the right end is where workers claim: a retry does not wait behind the whole queue
-        redis.call('RPUSH', KEYS[4], payload)
-        out[#out + 1] = 'requeued'
+        if string.sub(event, 1, 15) == '{"e":"released"' then
+          count_stat(KEYS[10], 'released', 1)
+        else
+          -- every retry, whoever decided it: the worker after an exception, the sentinel after a deadline
+          count_stat(KEYS[10], 'retried', 1, event_cause(event))
+          bump(ARGV[2], apply_id_of(job_id), 'retried', 1)
+          if expired_only then count_stat(KEYS[10], 'retried_by_sentinel', 1) end
+        end
+        if delay and delay > 0 then
+          redis.call('ZADD', KEYS[9], now + delay, payload)
+          out[#out + 1] = 'delayed'
+        else
+          -- the right end is where workers claim: a retry does not wait behind the whole queue
+          redis.call('RPUSH', KEYS[4], payload)
+          out[#out + 1] = 'requeued'
+        end
       end
     end
   end

@@ -17,6 +17,7 @@
   KEYS[7] outcomes hash
   KEYS[8] applies hash (apply_id -> JSON record: func, along, ...)
   KEYS[9] retries hash (a job's pending retry message gives its attempt)
+  KEYS[10] stats hash (they count as completed)
   ARGV[1] lineage key prefix
   ARGV[2] apply counter key prefix
   ARGV[3] how many job ids to check at most
@@ -76,7 +77,10 @@ for _, apply in ipairs(redis.call('SMEMBERS', KEYS[6])) do
     end
     checked = checked + (stop - start)
     budget = budget - (stop - start)
-    if here > 0 then redis.call('HINCRBY', counter, 'completed', here) end
+    if here > 0 then
+      redis.call('HINCRBY', counter, 'completed', here)
+      count_stat(KEYS[10], 'completed', here)
+    end
     found = found + here
     if stop >= total then
       redis.call('HDEL', counter, 'vanish_scan')

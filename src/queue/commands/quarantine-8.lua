@@ -10,6 +10,7 @@
   KEYS[5] outcomes hash
   KEYS[6] completed list
   KEYS[7] applies hash
+  KEYS[8] stats hash (a poison job counts as dead)
   ARGV[1] the entry (bytes; '' to drop only the lease: a deadline whose entry is gone)
   ARGV[2] its lease key, or ''
   ARGV[3] quarantine record (JSON: reason, raw, from, at)
@@ -31,6 +32,6 @@ if ARGV[7] == '1' then
   local info, _, hint = read_message(ARGV[1], 600, nil)
   local job_id = hint
   if info then job_id = info.job_id end
-  account_poison(job_id, ARGV[4], now_ms(), ARGV[5], ARGV[6], KEYS[5], KEYS[6], KEYS[7])
+  account_poison(job_id, ARGV[4], now_ms(), ARGV[5], ARGV[6], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
 end
 return 1

@@ -10,6 +10,7 @@
   KEYS[7] processing list
   KEYS[8] dead-letter list
   KEYS[9] delayed sorted set (retries backing off)
+  KEYS[10] stats hash (campaign counters: completed, dead; count_stat in common.lua)
   ARGV[1] lineage key prefix
   ARGV[2] apply counter key prefix
   ARGV[3..] groups of 5: working entry (bytes), its lease key, job_id, attempt, completion message (JSON)
@@ -18,7 +19,7 @@
     'completed'  the normal case
     'late'       the sentinel had requeued it; this attempt still won (a pending retry is withdrawn)
     'duplicate'  the job had already completed (another attempt won); nothing pushed, recorded only
-  Batched: one ZREM, HDEL, HMGET, HSET, LPUSH and HINCRBY per apply for the whole call; LREM and the
+  Batched: one ZREM, HDEL, HMGET, HSET, LPUSH, stats HINCRBY and HINCRBY per apply for the whole call; LREM and the
   lineage RPUSH per job.
 ]]
 -- @include "common"
@@ -36,6 +37,7 @@ call_many('HDEL', KEYS[3], keys)
 local prevs = redis.call('HMGET', KEYS[5], unpack(ids))
 
 local out, hset, done_msgs, per_apply = {}, {}, {}, {}
+local undead = 0
 for i, job_id in ipairs(ids) do
   local base = 3 + (i - 1) * 5
   local attempt, done = ARGV[base + 3], ARGV[base + 4]
@@ -54,6 +56,7 @@ for i, job_id in ipairs(ids) do
       -- dead-lettered, then its original attempt finished after all: the result stands
       if pending then redis.call('LREM', KEYS[8], -1, pending) end
       bump(ARGV[2], apply, 'dead', -1)
+      undead = undead + 1
       status = 'late'
     elseif removed[i] == 0 then
       status = 'late'
@@ -82,4 +85,6 @@ if #hset > 0 then
   call_many('LPUSH', KEYS[4], done_msgs)
 end
 for apply, n in pairs(per_apply) do bump(ARGV[2], apply, 'completed', n) end
+if #hset > 0 then count_stat(KEYS[10], 'completed', #hset / 2) end
+if undead > 0 then count_stat(KEYS[10], 'dead', -undead) end
 return out
