@@ -81,6 +81,9 @@ export async function placePointsJob(ctx: JobContext): Promise<PlacePointsResult
   // Every image's footprint in s's pixels (exact: the georeferences are affine).
   const quad = (rec: ImageRecord): MultiPolygonCoords => {
     const corners = [[-0.5, -0.5], [rec.width - 0.5, -0.5], [rec.width - 0.5, rec.height - 0.5], [-0.5, rec.height - 0.5]].map(([x, y]) => {
+      // s's own rectangle exactly: through the ground and back it comes out 1e-13 px off (−0.4999999999998863), and such
+      // near-coincident edges make polygon-clipping throw "Unable to complete output ring" (a 4 × 3 synthetic campaign)
+      if (rec.id === ref.id) return [x!, y!] as Position;
       const g = rec.georef.pixelToGround(x!, y!);
       const p = ref.georef.groundToPixel(g.lon, g.lat);
       return [p.x, p.y] as Position;
