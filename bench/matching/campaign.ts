@@ -32,6 +32,7 @@ import { loadConfig } from "../../src/config";
 import { NetworkCandidateGraph } from "../../src/graph";
 import { readMatches } from "../../src/graph/matching-records";
 import { openImage } from "../../src/image";
+import { formatLineage } from "../../src/queue/lineage";
 import type { Raster } from "../../src/image/raster";
 import { loadGroundTruth, recordGroundTruth, registrationAccuracy, syntheticCampaign, trueMeasure } from "../../src/synthetic";
 import { applyHomography, estimateHomography, extractFeatures, loadOpenCv, matchFeatures, subpixelRegister } from "../../src/vision";
@@ -87,7 +88,10 @@ async function main(): Promise<void> {
       if (p.dead > 0) {
         const dead = await ncg.db.query<{ job_id: string; reason: string }>(
           "SELECT job_id, reason FROM job_outcomes WHERE apply_id = $1 AND outcome = 'dead' ORDER BY idx", [h.applyId]);
-        for (const d of dead) console.log(`    dead: ${d.job_id} (target ${JSON.stringify(h.targets[Number(d.job_id.split("-").pop())])}): ${d.reason}`);
+        for (const d of dead) {
+          console.log(`    dead: ${d.job_id} (target ${JSON.stringify(h.targets[Number(d.job_id.split("-").pop())])}): ${d.reason}`);
+          console.log(formatLineage(await ncg.lineage(d.job_id)).replace(/^/gm, "      "));
+        }
         throw new Error(`${func}: ${p.dead} job(s) dead-lettered`);
       }
       return { handle: h, ms, total: p.total };
