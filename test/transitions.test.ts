@@ -177,7 +177,8 @@ describe("requeue (fail path and sentinel)", () => {
     expect(item.action).toBe("dead");
     expect(await conn.queues.requeue([item], { onlyIfExpired: false })).toEqual(["dead"]);
     const [dead] = await conn.queues.deadLetters();
-    expect(dead).toMatchObject({ reason: "failed 3 time(s), maxfailures is 3", cause: "exception", job_id: m.job_id });
+    // issue 13: the reason carries the cause and the last error (it used to stop at "maxfailures is 3")
+    expect(dead).toMatchObject({ reason: "failed 3 time(s), maxfailures is 3 (cause: exception): boom", cause: "exception", job_id: m.job_id });
     expect(await conn.queues.progress(sub.applyId)).toMatchObject({ dead: 1 });
     expect(await conn.queues.lengths()).toMatchObject({ working: 0, processing: 0, dead: 1 });
   });

@@ -44,7 +44,8 @@ describe("Worker (in process, real Redis)", () => {
     expect(summary).toMatchObject({ claimed: 3, failed: 3, deadLettered: 1, completed: 0 });
     expect((await recorded(conn, key)).map((r) => r.attempt)).toEqual([1, 2, 3]);
     const [dead] = await conn.queues.deadLetters();
-    expect(dead).toMatchObject({ cause: "exception", reason: "failed 3 time(s), maxfailures is 3", job_id: sub.jobId(0) });
+    // issue 13: the reason carries the cause and the last error (it used to stop at "maxfailures is 3")
+    expect(dead).toMatchObject({ cause: "exception", reason: "failed 3 time(s), maxfailures is 3 (cause: exception): boom on attempt 3", job_id: sub.jobId(0) });
     const lineage = await readLineage(conn.queues, sub.jobId(0));
     expect(lineage.outcome).toBe("dead");
     expect(lineage.events.map((e) => e.e)).toEqual(["submitted", "claimed", "requeued", "claimed", "requeued", "claimed", "dead"]);

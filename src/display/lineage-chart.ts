@@ -1,5 +1,5 @@
 import { causeOutcome, type AttemptOutcome } from "../queue/failure-causes";
-import type { Lineage, LineageEvent } from "../queue/lineage";
+import { describeParamChange, type Lineage, type LineageEvent } from "../queue/lineage";
 import { colorScale, OUTCOME_COLORS } from "./colors";
 import { Plot, plotDocument } from "./dom";
 import { escapeHtml, rendered, type Rendered } from "./show";
@@ -16,13 +16,15 @@ export interface AttemptBar {
   task?: string;
   /** The parameter change the retry after this attempt made, e.g. "delay_seconds 8→0, walltime 3→6". */
   change?: string;
+  /** Why it ended: the error it threw, or for a dead-lettered attempt the dead-letter reason (which carries the last error). */
   error?: string;
+  /** A dead-lettered attempt's own error message (without the reason around it), for the note beside its row. */
+  lastError?: string;
 }
 
 
 function change(ev: LineageEvent): string | undefined {
-  if (!ev.params) return undefined;
-  return Object.keys(ev.params.to).map((k) => `${k} ${JSON.stringify(ev.params!.from[k] ?? null)}→${JSON.stringify(ev.params!.to[k])}`).join(", ");
+  return describeParamChange(ev.params);
 }
 
 /** Every attempt of the given jobs, from their lineage events. An attempt still in progress ends at `now`. */
@@ -47,7 +49,9 @@ export function attemptBars(lineages: Lineage[], now = Date.now()): AttemptBar[]
         bar.error = ev.error;
       } else if (ev.e === "dead") {
         bar.outcome = "dead-lettered";
-        bar.error = ev.why;
+        // the reason carries the last error since issue 13; an older record's error is added to it
+        bar.error = ev.why && ev.error && !ev.why.includes(ev.error) ? `${ev.why}: ${ev.error}` : (ev.why ?? ev.error);
+        bar.lastError = ev.error ?? ev.why;
       } else if (ev.e === "released") bar.outcome = "released";
       else continue;
       bar.end = ev.t;
@@ -87,20 +91,32 @@ export function lineageView(lineages: Lineage[], options: { title?: string; widt
     const data = bars.map((b) => ({ ...b, x1: (b.start - t0) / 1000, x2: Math.max((b.end - t0) / 1000, (b.start - t0) / 1000 + minWidth) }));
     const jobs = [...new Set(data.map((d) => d.job))];
     const rows = jobs.length;
-    // each job's retries, as one line in the right margin: "#1→#2: tolerance 1→2 · #2→#3: …"
-    const notes = jobs.map((job) => ({
-      job,
-      text: data.filter((d) => d.job === job && d.change).map((d) => `#${d.attempt}→#${d.attempt + 1}: ${d.change}`).join(" · "),
-    })).filter((n) => n.text);
-    const clip = (t: string) => (t.length > 58 ? `${t.slice(0, 57)}…` : t);
+    // each job's retries in the right margin, one line per step: "#1→#2: tolerance 1→2", "#2→#3: …"
+    // and, for a job given up on, the error of its last attempt: why it failed, without hovering
+    const steps = jobs.map((job) => data.filter((d) => d.job === job && (d.change || d.outcome === "dead-lettered")).map((d) =>
+      d.outcome === "dead-lettered" ? `#${d.attempt} dead-lettered${d.lastError ? `: ${d.lastError}` : ""}` : `#${d.attempt}→#${d.attempt + 1}: ${d.change}`));
+    const notes = jobs.map((job, i) => ({ job, lines: steps[i], text: steps[i].join("\n") })).filter((n) => n.lines.length > 0);
+    const maxLines = Math.max(1, ...notes.map((n) => n.lines.length));
+    // a row is as tall as its notes (up to a 900 px chart); the margin as wide as the longest line (up to 480 px)
+    const rowHeight = Math.max(28, Math.min(maxLines * 13 + 10, Math.floor((900 - 90) / rows)));
+    const fitsLines = Math.max(1, Math.floor((rowHeight - 6) / 13));
+    const longest = Math.max(0, ...notes.flatMap((n) => n.lines.map((l) => l.length)));
+    const marginRight = notes.length > 0 ? Math.min(480, Math.max(160, Math.ceil(longest * 6.2) + 24)) : 20;
+    const room = Math.floor((marginRight - 24) / 6.2);
+    const clipLine = (t: string) => (t.length > room ? `${t.slice(0, room - 1)}…` : t);
+    const shown = (n: { lines: string[] }) => {
+      const lines = n.lines.length <= fitsLines ? n.lines : [...n.lines.slice(0, fitsLines - 1), `… ${n.lines.length - fitsLines + 1} more step(s)`];
+      return lines.map(clipLine).join("\n");
+    };
     chart = Plot.plot({
       document: plotDocument(),
-      width: options.width ?? 900,
-      height: Math.min(900, 90 + rows * 28),
+      width: options.width ?? Math.max(900, 560 + marginRight),
+      height: Math.min(900, 90 + rows * rowHeight),
       marginLeft: rows <= 40 ? 110 : 20,
-      marginRight: notes.length > 0 ? 360 : 20,
+      marginRight,
       title,
-      subtitle: notes.length > 0 ? "right: what each retry changed" : undefined,
+      subtitle: notes.length > 0 ? (data.some((d) => d.outcome === "dead-lettered") ? "right: what each retry changed, and why a job was given up on (hover a bar for its error)"
+        : "right: what each retry changed (hover a bar for its error)") : undefined,
       x,
       y: { label: null, axis: rows <= 40 ? "left" : null, domain: jobs },
       color,
@@ -109,7 +125,7 @@ export function lineageView(lineages: Lineage[], options: { title?: string; widt
           `${d.job} attempt ${d.attempt}: ${d.outcome}, ${((d.end - d.start) / 1000).toFixed(2)} s${d.worker ? `\nworker ${d.worker}` : ""}` +
           `${d.task ? ` [${d.task}]` : ""}${d.change ? `\nretried with ${d.change}` : ""}${d.error ? `\n${d.error}` : ""}` }),
         Plot.text(data.filter(() => rows <= 15), { x: "x1", y: "job", text: (d: AttemptBar) => `#${d.attempt}`, dx: 3, textAnchor: "start", fill: "white", fontSize: 9 }),
-        Plot.text(notes, { y: "job", text: (n: { text: string }) => clip(n.text), title: (n: { text: string }) => n.text, frameAnchor: "right", dx: 8, textAnchor: "start", fontSize: 10 }),
+        Plot.text(notes, { y: "job", text: shown, title: (n: { text: string }) => n.text, frameAnchor: "right", dx: 8, textAnchor: "start", fontSize: 10, lineHeight: 1.25 }),
       ],
     }) as unknown as Element;
   } else {

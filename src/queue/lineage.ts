@@ -22,6 +22,8 @@ export interface LineageEvent {
   params?: { from: Record<string, unknown>; to: Record<string, unknown> };
   late?: boolean;
   next?: number;
+  /** What the job returned (completed events; capped, see docs/protocol.md "Lineage"). */
+  result?: unknown;
 }
 
 export interface Lineage {
@@ -74,6 +76,18 @@ export async function readLineage(queues: QueueSet, jobId: string): Promise<Line
   };
 }
 
+/**
+ * A retry's parameter change as people read it: "tolerance 1→2, target_points 25→20". Internal fields
+ * (`param_step`, the position in a ladder) are left out; undefined if nothing else changed.
+ */
+export function describeParamChange(params: LineageEvent["params"]): string | undefined {
+  if (!params) return undefined;
+  if ((params.to as { truncated?: boolean }).truncated) return "parameters changed (too large to show)";
+  const keys = Object.keys(params.to).filter((k) => k !== "param_step");
+  if (keys.length === 0) return undefined;
+  return keys.map((k) => `${k} ${JSON.stringify(params.from[k] ?? null)}→${JSON.stringify(params.to[k])}`).join(", ");
+}
+
 /** A lineage as lines of text, one per event, times relative to the first. */
 export function formatLineage(lineage: Lineage): string {
   const t0 = lineage.events[0]?.t ?? 0;
@@ -88,9 +102,11 @@ export function formatLineage(lineage: Lineage): string {
     if (ev.task) parts.push(`[${ev.task}]`);
     if (ev.cause) parts.push(`cause: ${describeCause(ev.cause)}${ev.error ? ` (${ev.error})` : ""}`);
     else if (ev.error) parts.push(`error: ${ev.error}`);
-    if (ev.params) parts.push(`params ${JSON.stringify(ev.params.from)} -> ${JSON.stringify(ev.params.to)}`);
+    const change = describeParamChange(ev.params);
+    if (change) parts.push(`retried with ${change}`);
     if (ev.late) parts.push("(late: after it had been requeued)");
     if (ev.why && ev.e !== "submitted") parts.push(`(${ev.why})`);
+    if (ev.result !== undefined) parts.push(`result: ${JSON.stringify(ev.result)}`);
     else if (ev.why) parts.push(ev.why);
     lines.push(parts.join("  "));
   }

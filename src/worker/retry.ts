@@ -98,7 +98,13 @@ export function decideRetry(
   const maxfailures = policy?.maxfailures ?? d.maxfailures;
   const base = { cause: failure.cause, a: message.attempt, ...(failure.error ? { error: truncate(failure.error) } : {}) };
   const text = entry.toString();
-  const dead = (reason: string): RequeueItem => ({
+  // the reason says why, and what the last attempt said: "failed 3 time(s), maxfailures is 3 (cause:
+  // exception): ValueError: only 5 of 15 points matched" (the dead-letter list is where people look)
+  const dead = (why: string, withCause = true): RequeueItem => {
+    const reason = withCause ? `${why} (cause: ${failure.cause})${failure.error ? `: ${errorSummary(failure.error)}` : ""}` : why;
+    return deadItem(reason);
+  };
+  const deadItem = (reason: string): RequeueItem => ({
     entry,
     jobId: message.job_id,
     attempt: message.attempt,
@@ -108,7 +114,7 @@ export function decideRetry(
     }),
     event: { e: "dead", ...base, why: reason },
   });
-  if (failure.cause === "unknown-function") return dead(failure.error ?? `unknown job function '${message.func}'`);
+  if (failure.cause === "unknown-function") return dead(failure.error ?? `unknown job function '${message.func}'`, false);
   if (infra) {
     const limit = d.maxInfraFailures ?? 30;
     if (infraFailures >= limit) {
@@ -166,4 +172,19 @@ export function decideRetry(
 
 function truncate(s: string, n = 300): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+/**
+ * An error message as a dead-letter reason carries it: its first line (a traceback's last line is the
+ * error itself, so a multi-line message keeps that too), blanks collapsed, at most `n` characters, cut at a
+ * word boundary with "…".
+ */
+export function errorSummary(error: string, n = 200): string {
+  const lines = error.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  let s = lines.length <= 1 ? (lines[0] ?? "") : /^Traceback/.test(lines[0]) ? lines[lines.length - 1] : `${lines[0]} …`;
+  s = s.replace(/\s+/g, " ");
+  if (s.length <= n) return s;
+  const cut = s.slice(0, n - 1);
+  const space = cut.lastIndexOf(" ");
+  return `${space > n * 0.6 ? cut.slice(0, space) : cut}…`;
 }
