@@ -15,6 +15,7 @@ A cell's result: {"status", "execution_count", "stdout", "stderr", "html": [...]
 Uses Debian's jupyter_client (run with /usr/bin/python3); the tslab kernel must be registered (JUPYTER_PATH).
 """
 import json
+import os
 import queue
 import sys
 import time
@@ -127,3 +128,5 @@ if km is not None:
         km.shutdown_kernel(now=True)
     kc.stop_channels()
     km.cleanup_resources()
+sys.stdout.flush()
+os._exit(0)  # skips jupyter_client's __del__ logging at interpreter teardown ("'NoneType' object is not callable")
