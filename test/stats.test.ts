@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { QueueDepthSampler } from "../src/campaign/depth";
+import { Sentinel } from "../src/campaign/sentinel";
+import { readCampaignSummary, type CampaignSummary } from "../src/campaign/summary";
+import { sentinelStatusView } from "../src/display/status";
+import { readLineage } from "../src/queue/lineage";
 import { queueDepthView, type QueueDepthData } from "../src/display/queue-depth";
 import { decodeMessage } from "../src/queue/message";
 import { Worker } from "../src/worker/worker";
@@ -109,5 +113,46 @@ describe("campaign counters (<b>:stats)", () => {
     } finally {
       sampler.stop();
     }
+  });
+
+  it("the status view counts every retry whoever decided it (worker after an exception, sentinel after a deadline), from the counters", async () => {
+    const q = conn.queues;
+    const ladder = await q.submit("ring_match", [1, 2], { kwargs: { target_points: 25, tolerance: 1 } }); // two worker retries each
+    const bad = await q.submit("boom", [3]); // two worker retries, then dead
+    await new Worker(q, conn.registry, conn.blocking, { idleSeconds: 0.2, log: () => {} }).run();
+    // a job whose worker "died": claimed by hand with a short lease, requeued by the sentinel when it lapses
+    const lost = await q.submit("record", [4]);
+    const [c] = await q.claim("gone-worker", { leaseMs: 1 });
+    expect(decode(c.raw).job_id).toBe(lost.jobId(0));
+    const sentinel = new Sentinel(q, conn.registry, { log: () => {} });
+    await until("the sentinel to requeue the lost job", async () => {
+      await sentinel.sweep();
+      return (await q.stats()).retriedBySentinel === 1;
+    });
+    // one more job waits, unclaimed: the oldest waiting is the requeued one (at the claim end)
+    await q.submit("record", [5]);
+
+    const summary = await readCampaignSummary(q);
+    const view = sentinelStatusView(sentinel.status(), undefined, { campaign: summary });
+    const data = view.data as CampaignSummary;
+    // every retry the lineages record, counted from the lineages themselves
+    const ids = [ladder.jobId(0), ladder.jobId(1), bad.jobId(0), lost.jobId(0)];
+    const events = (await Promise.all(ids.map((id) => readLineage(q, id)))).flatMap((l) => l.events);
+    const requeued = events.filter((e) => e.e === "requeued");
+    expect(requeued.length).toBe(7);
+    expect(data.stats.retried).toBe(requeued.length);
+    expect(data.stats.retriedBySentinel).toBe(requeued.filter((e) => e.cause === "heartbeat" || e.cause === "walltime").length);
+    expect(data.stats.completed).toBe(events.filter((e) => e.e === "completed").length);
+    expect(data.stats.dead).toBe(events.filter((e) => e.e === "dead").length);
+    expect(view.text).toMatch(/^retried\s+7 \(6 by workers, 1 by the sentinel; the job threw 6 · heartbeat lost \(worker died\?\) 1\)$/m);
+    expect(view.text).toMatch(/^succeeded\s+2$/m);
+    // the oldest waiting job, and the last dead letter with its reason, as job ids to follow into lineage
+    expect(data.oldestWaiting?.jobId).toBe(lost.jobId(0));
+    expect(data.recentDead.map((d) => d.job_id)).toEqual([bad.jobId(0)]);
+    expect(view.html).toContain(`<code>${bad.jobId(0)}</code> (boom): failed 3 time(s), maxfailures is 3 (cause: exception): boom on attempt 3`);
+    expect(view.text).toContain(`await ncg.lineageView(["${bad.jobId(0)}","${lost.jobId(0)}"])`);
+    // per apply: the ladder's retries are its own
+    const row = data.applies.find((a) => a.applyId === ladder.applyId)!;
+    expect(row).toMatchObject({ func: "ring_match", total: 2, completed: 2, dead: 0, retried: 4 });
   });
 });

@@ -7,6 +7,7 @@ import { QueueDepthSampler } from "../campaign/depth";
 import { capResult, JobLedger } from "../campaign/job-ledger";
 import { reconcile, type ReconcileReport } from "../campaign/reconciler";
 import { readCampaignSentinelStatus, Sentinel } from "../campaign/sentinel";
+import { readCampaignSummary } from "../campaign/summary";
 import { WorkerSupervisor, type ClusterJobGroup } from "../campaign/supervisor";
 import { CompletedWatcher, type CompletionHandler } from "../campaign/watcher";
 import { loadConfig, parseWalltime, type Config, type ConfigInput } from "../config";
@@ -368,11 +369,19 @@ export class NetworkCandidateGraph {
     return footprintMap(this.nodes, this.edges, options);
   }
 
-  /** The campaign's sentinel (this process's, or the one sweeping elsewhere) and this graph's watcher. */
+  /**
+   * The campaign's status: succeeded, every retry (whoever decided it), dead letters with their reasons,
+   * throughput, the job waiting longest, the latest applies, job ids for `lineageView` (campaign-wide
+   * counters, O(1) to read); then the sentinel (this process's, or the one sweeping elsewhere) and this
+   * graph's watcher.
+   */
   async statusView(): Promise<Rendered> {
     const local = this.sentinel.status();
-    const status = local.running && local.leader ? local : (await readCampaignSentinelStatus(this.queues)) ?? local;
-    return sentinelStatusView(status, this.watcher.status());
+    const [status, campaign] = await Promise.all([
+      local.running && local.leader ? local : readCampaignSentinelStatus(this.queues).then((s) => s ?? local),
+      readCampaignSummary(this.queues, this.depth.samples()),
+    ]);
+    return sentinelStatusView(status, this.watcher.status(), { campaign, title: `Campaign status — ${this.config.redis.basename}` });
   }
 
   /**
