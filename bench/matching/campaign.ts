@@ -36,7 +36,7 @@ import { formatLineage } from "../../src/queue/lineage";
 import type { Raster } from "../../src/image/raster";
 import { loadGroundTruth, recordGroundTruth, registrationAccuracy, syntheticCampaign, trueMeasure } from "../../src/synthetic";
 import { applyHomography, estimateHomography, extractFeatures, loadOpenCv, matchFeatures, subpixelRegister } from "../../src/vision";
-import { MEMORY_JOB, type MemorySample } from "./memory-job";
+import { GC_EVERY, MEMORY_JOB, type MemorySample } from "./memory-job";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -179,19 +179,24 @@ async function main(): Promise<void> {
         "SELECT result FROM job_outcomes WHERE func = $1 AND outcome = 'completed' AND result IS NOT NULL", [MEMORY_JOB]);
       const samples = rows.map((r) => (typeof r.result === "string" ? JSON.parse(r.result) : r.result) as MemorySample).sort((a, b) => a.n - b.n);
       const pids = new Set(samples.map((s) => s.pid));
-      const at = (n: number) => samples.find((s) => s.n >= n) ?? samples[samples.length - 1]!;
-      const marks = [...new Set([Math.round(total / 100), Math.round(total / 10), total])].map(at);
+      // samples taken after a full GC (every GC_EVERY jobs): the first at or after 1 % and 10 % of the jobs, and the last
+      const collected = samples.filter((s) => s.gc);
+      const at = (n: number) => collected.find((s) => s.n >= n) ?? collected[collected.length - 1]!;
+      const marks = collected.length === 0 ? [] : [...new Set([at(total / 100), at(total / 10), collected[collected.length - 1]!])];
+      const steps = collected.filter((s) => s.n % (GC_EVERY * 4) === 0 || s === collected[collected.length - 1]);
       console.log(`memory: ${total} subpixel_register_point jobs (whole passes over the ${points.length} points) ` +
-        `in ${pids.size} worker process(es), ${seconds(performance.now() - t)}${dead ? `, ${dead} DEAD` : ""}`);
+        `in ${pids.size} worker process(es), ${seconds(performance.now() - t)}${dead ? `, ${dead} DEAD` : ""}; after a full GC:`);
       for (const s of marks) {
         console.log(`  after ${String(s.n).padStart(6)} jobs: RSS ${mib(s.rss)}, V8 heap ${mib(s.heapUsed)}, external ${mib(s.external)}, ` +
           `WASM heap ${s.wasmHeap} bytes, allocator probe ${s.wasmProbe}`);
       }
+      console.log(`  RSS / V8 heap every ${GC_EVERY * 4} jobs: ${steps.map((s) => `${(s.rss / 2 ** 20).toFixed(0)}/${(s.heapUsed / 2 ** 20).toFixed(1)}`).join(", ")} MiB`);
+      if (marks.length === 0) throw new Error(`memory: fewer than ${GC_EVERY} jobs, no sample after a full GC`);
       const first = marks[0]!, last = marks[marks.length - 1]!;
       const grew = last.wasmHeap !== first.wasmHeap || last.wasmProbe !== first.wasmProbe;
       console.log(`  WASM heap ${grew ? "GREW" : "unchanged"} from job ${first.n} to job ${last.n}; ` +
         `RSS ${last.rss >= first.rss ? "+" : ""}${mib(last.rss - first.rss)}, V8 heap ${last.heapUsed >= first.heapUsed ? "+" : ""}${mib(last.heapUsed - first.heapUsed)}`);
-      figures.memory = { jobs: total, processes: pids.size, seconds: (performance.now() - t) / 1000, samples: marks, wasmGrew: grew };
+      figures.memory = { jobs: total, processes: pids.size, seconds: (performance.now() - t) / 1000, samples: marks, steps, wasmGrew: grew };
       if (grew || pids.size !== 1 || dead > 0 || samples.length !== total) {
         console.log(`  FAILED: ${[grew && "WASM heap grew", pids.size !== 1 && `${pids.size} processes`, dead && `${dead} dead`,
           samples.length !== total && `${samples.length} of ${total} results`].filter(Boolean).join(", ")}`);
