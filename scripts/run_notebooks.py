@@ -5,6 +5,10 @@
 
 tslab reports compile and runtime errors only on stderr, so on a failing cell this prints the cell's
 source and everything it wrote to stderr, then exits 1.
+
+Every executed code cell gets its execution count (1, 2, … in order, as Jupyter shows `In [n]:`), whatever the
+kernel sent: an executed copy must not look unrun. No per-cell timing metadata is kept (it would make every
+re-rendered copy differ).
 """
 import os
 import sys
@@ -19,7 +23,8 @@ os.makedirs(out_dir, exist_ok=True)
 failed = False
 for path in sys.argv[2:]:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name="tslab", timeout=300, resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+    client = NotebookClient(nb, kernel_name="tslab", timeout=300, record_timing=False,
+                            resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     started = time.time()
     try:
         client.execute()
@@ -38,5 +43,15 @@ for path in sys.argv[2:]:
                     print(f"{e.get('ename')}: {e.get('evalue')}", flush=True)
         print(str(err)[-2000:], flush=True)
     finally:
+        count = 0
+        for cell in nb.cells:
+            if cell.get("cell_type") != "code":
+                continue
+            if cell.get("outputs") or cell.get("execution_count") is not None:
+                count += 1
+                cell["execution_count"] = count
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "execute_result":
+                        output["execution_count"] = count
         nbformat.write(nb, os.path.join(out_dir, os.path.basename(path)))
 sys.exit(1 if failed else 0)

@@ -16,8 +16,12 @@ if [[ ! -x /usr/bin/jupyter ]] || ! /usr/bin/python3 -c "import nbclient, ipyker
 fi
 [[ -d node_modules/tslab ]] || { echo "run npm install first" >&2; exit 1; }
 npm run --silent build
-# notebooks import "autocnet-ts" by name: resolve it to this checkout
+# notebooks import "autocnet-ts" by name: resolve it to this checkout; and its commands resolve as in a
+# project that installed the package (npx autocnet-worker, npx autocnet-sentinel)
 ln -sfn .. node_modules/autocnet-ts
+mkdir -p node_modules/.bin
+ln -sfn ../autocnet-ts/dist/bin/worker.js node_modules/.bin/autocnet-worker
+ln -sfn ../autocnet-ts/dist/bin/sentinel.js node_modules/.bin/autocnet-sentinel
 node node_modules/tslab/bin/tslab install --python=/usr/bin/python3 --binary="$PWD/node_modules/.bin/tslab" \
   --prefix="$PWD/.jupyter-prefix" >/dev/null
 echo "tslab kernel registered under $PWD/.jupyter-prefix (use JUPYTER_PATH=$PWD/.jupyter-prefix/share/jupyter)"

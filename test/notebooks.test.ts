@@ -66,7 +66,7 @@ describe("tutorial notebooks, executed in a tslab kernel", () => {
   it("02-queue-flow shows the sentinel rescuing a hand-claimed job, a walltime overrun and a killed worker", () => {
     const o = outputs("02-queue-flow");
     expect(o.stdout).toMatch(/processing: 5 {2}working: 1/);
-    expect(o.stdout).toMatch(/killed worker process\(es\) [\d, ]+ while it held the job/);
+    expect(o.stdout).toMatch(/killed worker process \d+ \(\S+-\d+-\w+\) while it held the job/);
     const rescued = o.html.find((h) => h.includes("Three rescued jobs"))!;
     expect(rescued).toContain("<svg");
     for (const outcome of ["heartbeat lost", "walltime exceeded", "completed"]) expect(rescued).toContain(outcome);
@@ -93,6 +93,15 @@ describe("tutorial notebooks, executed in a tslab kernel", () => {
     expect(o.stdout).toMatch(/Queue depth — nb-04-scripts: processing 0 · working 0/);
     expect(o.stdout).toContain("usage: autocnet-worker");
   }, 600_000);
+
+  it("executed copies carry execution counts (In [1], In [2], … in order), so they never look unrun", () => {
+    for (const name of ["01-quickstart", "02-queue-flow", "03-reparameterize", "04-scripts"]) {
+      execute(name);
+      const nb = JSON.parse(fs.readFileSync(path.join(out, `${name}.ipynb`), "utf8")) as { cells: (Cell & { execution_count?: number | null })[] };
+      const code = nb.cells.filter((c) => c.cell_type === "code");
+      expect(code.map((c) => c.execution_count), name).toEqual(code.map((_, i) => i + 1));
+    }
+  }, 1_200_000);
 
   it("05-control-network runs the matching chain with a display after each step, exports the network, and matches the Apollo 15 pair", () => {
     const o = outputs("05-control-network");
