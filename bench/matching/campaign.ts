@@ -18,8 +18,8 @@
  *    registered to sub-pixel (subpixelRegister, 21/31 px, pre-warped by the homography) and the homography refitted.
  * 3. Memory: `subpixel_register_point` (wrapped by memory-job.ts, which reports the process's memory) applied over
  *    the campaign's points again and again until --memory-jobs jobs (default 10 000; --quick 1 000), all run by ONE
- *    worker process (the same campaign reopened with cluster.concurrency 1, every message queued before it starts): RSS, V8 heap and OpenCV's WASM heap (size and allocator probe) after 1 %, 10 %
- *    and 100 % of the jobs. The WASM heap and probe must not move (exit code 1 if they do).
+ *    worker process (the same campaign reopened with cluster.concurrency 1, every message queued before it starts): RSS, V8 heap and OpenCV's WASM heap (size and allocator probe), after a full GC, at 250,
+ *    1 000 and 10 000 jobs and every 1 000 between. The WASM heap and probe must not move (exit code 1 if they do).
  *
  * Uses the Redis on $REDIS_URL (default redis://127.0.0.1:6379) under its own key prefix, deleted at the end, and an
  * embedded database in a temporary directory, removed at the end.
@@ -179,10 +179,10 @@ async function main(): Promise<void> {
         "SELECT result FROM job_outcomes WHERE func = $1 AND outcome = 'completed' AND result IS NOT NULL", [MEMORY_JOB]);
       const samples = rows.map((r) => (typeof r.result === "string" ? JSON.parse(r.result) : r.result) as MemorySample).sort((a, b) => a.n - b.n);
       const pids = new Set(samples.map((s) => s.pid));
-      // samples taken after a full GC (every GC_EVERY jobs): the first at or after 1 % and 10 % of the jobs, and the last
+      // samples taken after a full GC (every GC_EVERY jobs): the first, at 1 000 and at 10 000 jobs (or the last)
       const collected = samples.filter((s) => s.gc);
       const at = (n: number) => collected.find((s) => s.n >= n) ?? collected[collected.length - 1]!;
-      const marks = collected.length === 0 ? [] : [...new Set([at(total / 100), at(total / 10), collected[collected.length - 1]!])];
+      const marks = collected.length === 0 ? [] : [...new Set([collected[0]!, at(1000), at(10_000)])];
       const steps = collected.filter((s) => s.n % (GC_EVERY * 4) === 0 || s === collected[collected.length - 1]);
       console.log(`memory: ${total} subpixel_register_point jobs (whole passes over the ${points.length} points) ` +
         `in ${pids.size} worker process(es), ${seconds(performance.now() - t)}${dead ? `, ${dead} DEAD` : ""}; after a full GC:`);
