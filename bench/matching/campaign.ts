@@ -18,8 +18,9 @@
  *    registered to sub-pixel (subpixelRegister, 21/31 px, pre-warped by the homography) and the homography refitted.
  * 3. Memory: `subpixel_register_point` (wrapped by memory-job.ts, which reports the process's memory) applied over
  *    the campaign's points again and again until --memory-jobs jobs (default 10 000; --quick 1 000), all run by ONE
- *    worker process (the same campaign reopened with cluster.concurrency 1, every message queued before it starts): RSS, V8 heap and OpenCV's WASM heap (size and allocator probe), after a full GC, at 250,
- *    1 000 and 10 000 jobs and every 1 000 between. The WASM heap and probe must not move (exit code 1 if they do).
+ *    worker process (the same campaign reopened with cluster.concurrency 1, every message queued before it starts):
+ *    RSS, V8 heap and OpenCV's WASM heap (size and allocator probe), after a full GC, at 250, 1 000 and 10 000 jobs
+ *    and every 1 000 between. The WASM heap and probe must not move (exit code 1 if they do).
  *
  * Uses the Redis on $REDIS_URL (default redis://127.0.0.1:6379) under its own key prefix, deleted at the end, and an
  * embedded database in a temporary directory, removed at the end.
