@@ -13,7 +13,7 @@ export { connectRedis, createRedis, describeRedis, redisTlsOptions } from "./que
 export { QueueSet } from "./queue/queue-set";
 export type {
   SubmitOptions, Submission, QueueLengths, ApplyProgress, Claimed, CompleteItem, CompleteStatus, RequeueItem,
-  RequeueStatus, DeadLetter, QuarantineRecord, CompletionMessage,
+  RequeueStatus, DeadLetter, QuarantineRecord, CompletionMessage, QueueStats,
 } from "./queue/queue-set";
 export { JobRegistry } from "./worker/registry";
 export type { JobContext, JobFunction, JobDefinition, JobModule } from "./worker/registry";
@@ -29,6 +29,11 @@ export { JobLedger } from "./campaign/job-ledger";
 export type { LedgerApply, UnfinishedJob } from "./campaign/job-ledger";
 export { WorkerSupervisor } from "./campaign/supervisor";
 export type { ClusterJobGroup } from "./campaign/supervisor";
+export { readCampaignSummary, throughputOf } from "./campaign/summary";
+export type { ApplySummary, CampaignSummary } from "./campaign/summary";
+export { readJobLogs } from "./campaign/worker-logs";
+export type { AttemptLog, JobLogs } from "./campaign/worker-logs";
+export { captureJobOutput, inJobScope } from "./worker/job-output";
 export { reconcile } from "./campaign/reconciler";
 export type { ReconcileReport } from "./campaign/reconciler";
 export { CompletionFeed } from "./campaign/completion-feed";

@@ -14,6 +14,7 @@ import * as fs from "fs";
 import { openQueues } from "../worker/connection";
 import { lazyDatabase, openWorkerDatabase } from "../database";
 import { errorMessage } from "../errors";
+import { captureJobOutput } from "../worker/job-output";
 import type { FailureCause } from "../worker/retry";
 import { Worker, type WorkerOptions } from "../worker/worker";
 
@@ -102,6 +103,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const db = lazyDatabase(() => openWorkerDatabase(conn.config));
+  captureJobOutput(); // a job's console.log goes to this worker's log, prefixed with its job id (ncg.logs finds it)
   const worker = new Worker(conn.queues, conn.registry, conn.blocking, { ...parsed.options, db });
   let terminated = false;
   const onTerm = (why: () => { cause?: FailureCause; error?: string } = slurmTermination) => {

@@ -8,7 +8,7 @@ export interface LocalClusterOptions {
   concurrency: number;
   /** Extra arguments for every worker (e.g. `--concurrency 50`). */
   workerArgs?: string[];
-  /** Where worker stderr goes: a directory (one log per worker) or 'inherit'. Default: discarded. */
+  /** Where worker stdout and stderr go: a directory (one log per worker, `localLogFile`) or 'inherit'. Default: discarded. */
   logDir?: string | "inherit";
   env?: NodeJS.ProcessEnv;
 }
@@ -27,6 +27,14 @@ export function workerScriptPath(): string {
   const found = candidates.find((p) => fs.existsSync(p));
   if (!found) throw new Error(`autocnet-worker is not built (looked for ${candidates.join(", ")}); run npm run build`);
   return found;
+}
+
+/**
+ * The log of one local worker process: its stdout and stderr, `<dir>/<task>.<pid>.log` (the task and the
+ * pid are in its lineage's claim events: the task label, and the worker id `<host>-<pid>-<random>`).
+ */
+export function localLogFile(dir: string, task: string, pid: number): string {
+  return path.join(dir, `${task}.${pid}.log`);
 }
 
 /** The environment variable giving a local worker its parent's pid: the worker stops when that process is gone. */
@@ -147,18 +155,22 @@ export class LocalCluster implements ClusterBackend {
 
   private spawn(job: LocalJob, args: string[], exited: () => void): void {
     const logDir = this.options.logDir;
-    let stderr: "ignore" | "inherit" | number = "ignore";
-    if (logDir === "inherit") stderr = "inherit";
+    // stdout and stderr both go to the worker's log (a job's console.log too): <task>.<worker pid>.log
+    let out: "ignore" | "inherit" | number = "ignore";
+    let opened: string | undefined;
+    if (logDir === "inherit") out = "inherit";
     else if (logDir) {
       fs.mkdirSync(logDir, { recursive: true });
-      stderr = fs.openSync(path.join(logDir, `${job.id}.log`), "a");
+      opened = path.join(logDir, `${job.id}.starting-${process.pid}-${Date.now()}.log`);
+      out = fs.openSync(opened, "a");
     }
     // detached: a group of its own (see the class comment); the handle stays ref'd: a script waits for its workers
     const child = spawn(process.execPath, args, {
-      stdio: ["ignore", stderr === "inherit" ? "inherit" : "ignore", stderr], detached: true,
+      stdio: ["ignore", out, out], detached: true,
       env: { ...process.env, ...this.options.env, [PARENT_PID_ENV]: String(process.pid) },
     });
-    if (typeof stderr === "number") fs.closeSync(stderr);
+    if (typeof out === "number") fs.closeSync(out);
+    if (opened && child.pid) fs.renameSync(opened, localLogFile(logDir!, job.id, child.pid)); // the worker keeps writing to it
     job.child = child;
     job.pid = child.pid;
     job.state = "running";

@@ -2,6 +2,7 @@
 export { show, inKernel, rendered, updatableDisplay } from "./show";
 export type { Rendered } from "./show";
 export { queueDepthView, downsample } from "./queue-depth";
+export type { QueueDepthData } from "./queue-depth";
 export { lineageView, attemptBars } from "./lineage-chart";
 export type { AttemptBar } from "./lineage-chart";
 export { footprintMap } from "./footprint-map";

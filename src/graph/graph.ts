@@ -8,6 +8,8 @@ import { capResult, JobLedger } from "../campaign/job-ledger";
 import { reconcile, type ReconcileReport } from "../campaign/reconciler";
 import { readCampaignSentinelStatus, Sentinel } from "../campaign/sentinel";
 import { readCampaignSummary } from "../campaign/summary";
+import { readJobLogs, type JobLogs } from "../campaign/worker-logs";
+import { workerLogDir } from "../cluster/factory";
 import { WorkerSupervisor, type ClusterJobGroup } from "../campaign/supervisor";
 import { CompletedWatcher, type CompletionHandler } from "../campaign/watcher";
 import { loadConfig, parseWalltime, type Config, type ConfigInput } from "../config";
@@ -348,6 +350,15 @@ export class NetworkCandidateGraph {
 
   lineage(jobId: string): Promise<Lineage> {
     return readLineage(this.queues, jobId);
+  }
+
+  /**
+   * The log lines of a job's attempts — its `ctx.log` lines, what it printed (console.log/error), its
+   * failures — from the log files of the workers its lineage names (`cluster.cluster_log_dir`, default
+   * `.autocnet/logs/` beside the config; SLURM's `%x-%A_%a.out/.err`).
+   */
+  async logs(jobId: string): Promise<JobLogs> {
+    return readJobLogs(await this.lineage(jobId), workerLogDir(this.config, this.options.workerLogDir));
   }
 
   /** Queue depth now and over time (samples kept while this graph is open). */

@@ -322,8 +322,8 @@ export class QueueSet {
    */
   async complete(items: CompleteItem[]): Promise<CompleteStatus[]> {
     if (items.length === 0) return [];
-    const args = items.map((it): [string | Buffer, string, string, number, string] =>
-      [it.entry, it.key ?? leaseKeyOf(it.entry), it.message.job_id, it.message.attempt, it.completion ?? completionMessage(it)]);
+    const args = items.map((it): [string | Buffer, string, string, number, string, string] =>
+      [it.entry, it.key ?? leaseKeyOf(it.entry), it.message.job_id, it.message.attempt, it.completion ?? completionMessage(it), lineageResult(it.result)]);
     return this.transitions.complete<CompleteStatus>(args);
   }
 
@@ -508,6 +508,27 @@ export interface CompletionMessage {
   worker?: string;
   finished_at: number;
   result?: unknown;
+}
+
+/** The most of a job's return value its lineage keeps (bytes of JSON); larger ones are recorded by size. */
+export const LINEAGE_RESULT_BYTES = 512;
+
+/**
+ * A job's return value as its lineage's completed event carries it: `,"result":<JSON>` up to
+ * LINEAGE_RESULT_BYTES, else `,"result":{"truncated":true,"bytes":N}`; '' when it returned nothing. (The
+ * whole value, up to 16 KiB, is in the completion message, the ledger and `jobStatus[func].result`.)
+ */
+export function lineageResult(result: unknown): string {
+  if (result === undefined) return "";
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(result);
+  } catch {
+    return "";
+  }
+  if (text === undefined) return "";
+  const bytes = text.length * 3 <= LINEAGE_RESULT_BYTES ? text.length : Buffer.byteLength(text);
+  return bytes <= LINEAGE_RESULT_BYTES ? `,"result":${text}` : `,"result":{"truncated":true,"bytes":${Buffer.byteLength(text)}}`;
 }
 
 /** The completion message of a finished job, encoded (throws if its kwargs or result cannot be). */

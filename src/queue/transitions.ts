@@ -57,8 +57,11 @@ export class Transitions {
     return runScript<number[]>(this.redis, "heartbeat", [this.keys.deadlines], args);
   }
 
-  /** complete-10: working -> completed, counted once per job. Items: [entry, lease key, jobId, attempt, completion message]. */
-  complete<S>(items: [entry: Bytes, key: string, jobId: string, attempt: number, completion: string][]): Promise<S[]> {
+  /**
+   * complete-10: working -> completed, counted once per job. Items: [entry, lease key, jobId, attempt,
+   * completion message, the lineage event's result field ('' or ',"result":…', capped)].
+   */
+  complete<S>(items: [entry: Bytes, key: string, jobId: string, attempt: number, completion: string, lineageResult: string][]): Promise<S[]> {
     const k = this.keys;
     return runScript<S[]>(this.redis, "complete",
       [k.working, k.deadlines, k.leases, k.completed, k.outcomes, k.retries, k.processing, k.dead, k.delayed, k.stats],

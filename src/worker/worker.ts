@@ -5,6 +5,7 @@ import { errorMessage } from "../errors";
 import { decodeMessage, encodeMessage, type JobMessage } from "../queue/message";
 import { completionMessage, type Claimed, type CompleteItem, type CompleteStatus, type QueueSet, type RequeueItem } from "../queue/queue-set";
 import { isInfrastructureError } from "./infra";
+import { inJobScope, outsideJobScope } from "./job-output";
 import type { JobContext, JobRegistry } from "./registry";
 import { decideRetry, retryDefaults, type Failure, type FailureCause } from "./retry";
 
@@ -314,7 +315,7 @@ export class Worker {
       get signal() {
         return signalOf(r);
       },
-      config: this.queues.config, log: (...parts) => this.log(`${message.job_id}: ${parts.map(String).join(" ")}`),
+      config: this.queues.config, log: (...parts) => outsideJobScope(() => this.log(`${message.job_id}: ${parts.map(String).join(" ")}`)),
     };
     let result: unknown;
     if (!(await this.acquire(r))) return; // put back for another worker
@@ -325,7 +326,8 @@ export class Worker {
     r.started = true;
     const t0 = (r.startedAt = performance.now());
     try {
-      result = await def.run(ctx);
+      // what the job prints is its own: with captureJobOutput() installed, its lines carry ctx.log's prefix
+      result = await inJobScope(`[worker ${this.id}] ${message.job_id}: `, () => def.run(ctx));
     } catch (err) {
       this.release();
       if (this.terminated() || r.stuck) return; // terminate() or leaveStuckJobs() already moved it on

@@ -13,7 +13,8 @@
   KEYS[10] stats hash (campaign counters: completed, dead; count_stat in common.lua)
   ARGV[1] lineage key prefix
   ARGV[2] apply counter key prefix
-  ARGV[3..] groups of 5: working entry (bytes), its lease key, job_id, attempt, completion message (JSON)
+  ARGV[3..] groups of 6: working entry (bytes), its lease key, job_id, attempt, completion message (JSON),
+            and the lineage's view of the result: '' or ',"result":<JSON, at most 512 bytes or {truncated, bytes}>'
 
   Returns one status per job:
     'completed'  the normal case
@@ -25,7 +26,7 @@
 -- @include "common"
 local now = now_ms()
 local entries, keys, ids = {}, {}, {}
-for i = 3, #ARGV, 5 do
+for i = 3, #ARGV, 6 do
   entries[#entries + 1] = ARGV[i]
   keys[#keys + 1] = ARGV[i + 1]
   ids[#ids + 1] = ARGV[i + 2]
@@ -39,8 +40,8 @@ local prevs = redis.call('HMGET', KEYS[5], unpack(ids))
 local out, hset, done_msgs, per_apply = {}, {}, {}, {}
 local undead = 0
 for i, job_id in ipairs(ids) do
-  local base = 3 + (i - 1) * 5
-  local attempt, done = ARGV[base + 3], ARGV[base + 4]
+  local base = 3 + (i - 1) * 6
+  local attempt, done, result = ARGV[base + 3], ARGV[base + 4], ARGV[base + 5]
   local prev = prevs[i]
   if prev and prev ~= 'd' then
     add_event(ARGV[1], job_id, now, '{"e":"duplicate","a":' .. attempt .. ',"why":"attempt ' ..
@@ -73,9 +74,9 @@ for i, job_id in ipairs(ids) do
     if apply then per_apply[apply] = (per_apply[apply] or 0) + 1 end
     done_msgs[#done_msgs + 1] = done
     if status == 'late' then
-      add_event(ARGV[1], job_id, now, '{"e":"completed","a":' .. attempt .. ',"late":true}')
+      add_event(ARGV[1], job_id, now, '{"e":"completed","a":' .. attempt .. ',"late":true' .. result .. '}')
     else
-      add_event(ARGV[1], job_id, now, '{"e":"completed","a":' .. attempt .. '}')
+      add_event(ARGV[1], job_id, now, '{"e":"completed","a":' .. attempt .. result .. '}')
     end
     out[#out + 1] = status
   end
