@@ -8,14 +8,17 @@ import type { Redis } from "ioredis";
  */
 
 interface Streamed {
-  stream?: { ref?: () => void; unref?: () => void };
+  stream?: { ref?: () => void; unref?: () => void; destroyed?: boolean };
   sendCommand: (command: { promise: Promise<unknown> }, ...rest: unknown[]) => unknown;
 }
 
 function setRef(client: Redis, ref: boolean): void {
   const stream = (client as unknown as Streamed).stream;
-  if (ref) stream?.ref?.();
-  else stream?.unref?.();
+  // a socket that is gone (Redis down: ioredis keeps the old one until it reconnects) would only queue a
+  // 'connect' listener per call that never fires; the new socket is set on 'connect'
+  if (!stream || stream.destroyed) return;
+  if (ref) stream.ref?.();
+  else stream.unref?.();
 }
 
 /** The socket never keeps the process alive (a subscriber, or a client that only blocks: BLMOVE). */
