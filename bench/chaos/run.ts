@@ -72,6 +72,26 @@ export interface ChaosReport {
   keptDir?: string;
 }
 
+/**
+ * A quarantined entry taken from working carries the claim's stamp (max_time, worker, and the job_id given
+ * to a message that came without one): the pushed bytes are what remains without it.
+ */
+function unstamped(raw: string): string {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      const o = { ...(v as Record<string, unknown>) };
+      delete o.max_time;
+      delete o.worker;
+      if (typeof o.job_id === "string" && o.job_id.startsWith("f-")) delete o.job_id;
+      return JSON.stringify(o);
+    }
+    return JSON.stringify(v);
+  } catch {
+    return raw;
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The compiled job module and second-graph script (build/bench/chaos/), also when this runs from TS source. */
@@ -127,6 +147,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (cmd !== "ready") second!.send({ cmd });
     });
     await ask("ready", 30_000);
+    redis.sampleAof();
     event("second graph process connected (its own sentinel and watcher)");
 
     // the applies
@@ -229,29 +250,43 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     event(`${poison.length} poison messages pushed raw onto the processing list`);
     await at(0.15);
     pausedTotal += await pause(Math.max(1, Math.floor(o.workers / 3)), 4000);
-    if (o.applies > 1) { await applyNext(); submitted += sizes[1]!; }
+    // the middle applies come now; the last one just before Redis loses its last second
+    while (handles.length < o.applies - 1) { await applyNext(); submitted += sizes[handles.length - 1]!; }
     await at(0.25);
     await cutClients();
-    await at(0.35);
-    await sleep(2500); // the poison and the second apply are in the AOF by now (everysec): what the kill loses is the last second of work
+    await at(0.3);
+    await sleep(2500); // the poison is in the AOF by now (written within a second)
+    const recover = async (what: string) => {
+      for (let i = 0; ; i++) {
+        try {
+          const report = await g.reconcile();
+          const n = report.reduce((s, r) => s + r.requeued, 0);
+          reconciled += n;
+          event(`ncg.reconcile() after ${what}: ${n} job(s) put back (per apply requeued/finished/queued: ${report.map((r) => `${r.requeued}/${r.finished}/${r.queued}`).join(", ")})`);
+          return;
+        } catch (err) {
+          if (i >= 40) throw err;
+          await sleep(500);
+        }
+      }
+    };
     await redis.kill9();
     redisRestarts++;
-    event("redis-server killed -9");
+    event("redis-server killed -9 (its AOF intact: with appendfsync everysec a process kill loses nothing written)");
     await sleep(1000);
     await redis.start();
     event("redis-server restarted from its AOF");
-    for (let i = 0; ; i++) {
-      try {
-        const report = await g.reconcile();
-        reconciled = report.reduce((s, r) => s + r.requeued, 0);
-        event(`ncg.reconcile(): ${reconciled} job(s) put back (${report.map((r) => `${r.applyId} ${r.requeued}/${r.finished}/${r.queued}`).join(", ")})`);
-        break;
-      } catch (err) {
-        if (i >= 20) throw err;
-        await sleep(500);
-      }
-    }
-    for (let i = 2; i < o.applies; i++) { await applyNext(); submitted += sizes[i]!; }
+    await recover("a restart from an intact AOF");
+    await at(0.4);
+    if (handles.length < o.applies) { await applyNext(); submitted += sizes[handles.length - 1]!; }
+    await sleep(600);
+    const dropped = await redis.kill9LosingLast(1000);
+    redisRestarts++;
+    event(`redis-server killed -9, its AOF cut back to 1 s ago (${dropped} bytes dropped: what a machine crash with appendfsync everysec loses)`);
+    await sleep(500);
+    await redis.start();
+    event("redis-server restarted from the truncated AOF");
+    await recover("a restart that lost the last second");
     await at(0.5);
     event("PostgreSQL: immediate stop (every connection cut), 1.5 s down");
     await pg.restart(1500);
@@ -335,7 +370,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         // the marker search above stands
       }
       for (const m of markers) found(m, "quarantine");
-      if (markers.size === 0 && raw !== undefined) bareQuarantined.push(raw);
+      if (markers.size === 0 && raw !== undefined) bareQuarantined.push(unstamped(raw));
     }
     for (const rec of await g.redisQueue.lrangeBuffer(k.dead, 0, -1)) {
       const text = rec.toString("latin1");
@@ -352,7 +387,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       let where: Set<string> | undefined;
       if (p.marker) where = fate.get(p.marker);
       else {
-        const i = bare.indexOf(p.bytes.toString("latin1"));
+        const i = bare.indexOf(unstamped(p.bytes.toString("latin1")));
         if (i >= 0) { bare.splice(i, 1); where = new Set(["quarantine"]); }
       }
       if (!where || where.size === 0) { unaccounted.push(`${p.marker ?? "(unmarked)"} ${p.label}`); continue; }

@@ -46,7 +46,7 @@ export class ChaosRedis {
   async start(): Promise<void> {
     const child = spawn("redis-server", [
       "--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "",
-      "--appendonly", "yes", "--appendfsync", "everysec", "--logfile", path.join(this.dir, "redis.log"), "--loglevel", "warning",
+      "--appendonly", "yes", "--appendfsync", "everysec", "--auto-aof-rewrite-percentage", "0", "--logfile", path.join(this.dir, "redis.log"), "--loglevel", "warning",
     ], { stdio: "ignore" });
     let failed: string | undefined;
     child.once("error", (err) => (failed = `cannot start redis-server (${err.message}); install it: apt-get install redis-server`));
@@ -71,7 +71,54 @@ export class ChaosRedis {
     });
   }
 
-  /** kill -9: whatever the AOF had not written (up to a second) is lost. */
+  /** The AOF file being appended to (Redis 7: the last incr file of appendonlydir; Redis 6: appendonly.aof). */
+  aofFile(): string | undefined {
+    const d = path.join(this.dir, "appendonlydir");
+    if (fs.existsSync(d)) {
+      const incr = fs.readdirSync(d).filter((f) => /\.incr\.aof$/.test(f))
+        .sort((a, b) => Number(/\.(\d+)\.incr/.exec(a)?.[1]) - Number(/\.(\d+)\.incr/.exec(b)?.[1]));
+      if (incr.length) return path.join(d, incr[incr.length - 1]!);
+    }
+    const single = path.join(this.dir, "appendonly.aof");
+    return fs.existsSync(single) ? single : undefined;
+  }
+
+  private sizes: { t: number; size: number }[] = [];
+  private sampler?: NodeJS.Timeout;
+
+  /** Samples the AOF's size every 100 ms, to know what it held a second ago. */
+  sampleAof(): void {
+    this.sampler ??= setInterval(() => {
+      const f = this.aofFile();
+      if (!f) return;
+      try {
+        this.sizes.push({ t: Date.now(), size: fs.statSync(f).size });
+        if (this.sizes.length > 200) this.sizes.shift();
+      } catch {
+        // between files
+      }
+    }, 100);
+    this.sampler.unref();
+  }
+
+  /**
+   * kill -9, then cuts the AOF back to its size `ms` ago — what appendfsync everysec can lose when the
+   * machine (not just the process) goes down: the last second of writes, the cut falling mid-command
+   * (Redis loads a truncated AOF: aof-load-truncated, its default). Returns the bytes dropped.
+   */
+  async kill9LosingLast(ms: number): Promise<number> {
+    await this.kill9();
+    const f = this.aofFile();
+    if (!f) return 0;
+    const before = [...this.sizes].reverse().find((s) => s.t <= Date.now() - ms);
+    const size = fs.statSync(f).size;
+    const to = before ? Math.min(before.size, size) : size;
+    fs.truncateSync(f, to);
+    this.sizes = [];
+    return size - to;
+  }
+
+  /** kill -9: with appendfsync everysec, what Redis wrote to the AOF is in the OS's cache and survives. */
   async kill9(): Promise<void> {
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
@@ -79,6 +126,7 @@ export class ChaosRedis {
   }
 
   async stop(): Promise<void> {
+    if (this.sampler) clearInterval(this.sampler);
     await this.kill9();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
