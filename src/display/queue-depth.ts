@@ -112,15 +112,19 @@ export function queueDepthView(samples: DepthSample[], options: { title?: string
     width,
     height: hasTotals ? 200 : 260,
     marginLeft: 60,
-    marginRight: hasTotals ? 130 : 20,
+    marginRight: hasTotals ? 130 : 60,
     title: hasTotals ? undefined : title,
     subtitle: hasTotals ? `in the lists now: ${counts}` : `now: ${counts}`,
     x,
-    y: { label: "messages", grid: true, nice: true, domain: [0, Math.max(1, top)], tickFormat: "~s" },
+    y: { label: "messages", grid: true, nice: true, domain: [0, Math.max(1, top, hasTotals ? 0 : Math.max(...points.map((s) => s.dead)))], tickFormat: "~s" },
     // the completed list in a lighter green than the succeeded line: jobs passing through, not the total
     color: { domain: TRANSIENT.map((k) => TRANSIENT_LABELS[k]), range: [QUEUE_COLORS.processing, QUEUE_COLORS.working, "#8cd17d"], legend: true },
     marks: [
       Plot.areaY(carried(depths), Plot.stackY({ x: "t", y: "count", fill: "series", order: TRANSIENT.map((k) => TRANSIENT_LABELS[k]), curve: "step-after" } as never)),
+      // samples without the counters (older callers): the dead-letter list's length is still drawn, as a line
+      ...(hasTotals ? [] : [Plot.lineY(carried(points.map((s) => ({ t: (s.t - t0) / 1000, count: s.dead }))), { x: "t", y: "count", stroke: QUEUE_COLORS.dead,
+        strokeWidth: 2, curve: "step-after" }), Plot.text([{ t: end, count: last.dead }], { x: "t", y: "count", text: (d: { count: number }) => `${fmt(d.count)} dead`,
+        textAnchor: "start", dx: 4, fontSize: 11, fill: QUEUE_COLORS.dead })]),
       nowRule,
       Plot.ruleY([0]),
     ],
