@@ -70,7 +70,7 @@ export function queueDepthView(samples: DepthSample[], options: { title?: string
   for (const s of points) top = Math.max(top, TRANSIENT.reduce((a, k) => a + s[k], 0));
   const data: QueueDepthData = { now, cumulative, depths, top };
   // the last step is drawn up to "now" and a little beyond, so that a value that just changed is visible
-  const end = now + Math.max(0.5, now * 0.02);
+  const end = now + Math.max(0.05, now * 0.03);
   const carried = <T extends { t: number }>(rows: T[]) => [...rows, ...rows.filter((r) => r.t === now).map((r) => ({ ...r, t: end }))];
   const width = options.width ?? 760;
   const x = { label: "time since first sample (s)", grid: true, domain: [0, end] };
