@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SlurmCluster, splitArrays } from "../src/cluster/slurm";
 import { syntheticImages } from "../src/synthetic/footprints";
 import { NetworkCandidateGraph } from "../src/graph";
-import { testConfig, until } from "./helpers";
+import { FIXTURE_JOBS, testConfig, until } from "./helpers";
 
 /**
  * Against a real single-node SLURM (scripts/slurm-dev-cluster.sh, which .ci/run starts; started here too
@@ -49,6 +49,7 @@ describe("SLURM backend on a real single-node cluster", () => {
     ncg = await NetworkCandidateGraph.connect(testConfig({
       database: { embedded: dbDir },
       cluster: { backend: "slurm", queue: "debug", cluster_log_dir: logDir, heartbeat: 1, sentinel_interval: 0.25 },
+      jobs: [FIXTURE_JOBS, path.join(__dirname, "fixtures", "logging-jobs.cjs")],
     }), { log: () => {} });
     await ncg.addImages(syntheticImages(6, 4));
     await ncg.loadFromDatabase();
@@ -79,6 +80,20 @@ describe("SLURM backend on a real single-node cluster", () => {
     expect(script).toContain("#SBATCH --time=00:05:00");
     expect(script).toContain("#SBATCH --partition=debug");
     expect(script).toContain(`#SBATCH --output=${logDir}/%x-%A_%a.out`);
+  }, 300_000);
+
+  it("ncg.logs(id) reads a task's %x-%A_%a.out and .err: what the job printed and its ctx.log lines (issue 13)", async () => {
+    const [node] = [...ncg.nodes.keys()];
+    const h = await ncg.apply("chatty", { on: [node], walltime: "00:05:00" });
+    expect(await h.wait({ timeout: 240_000 })).toMatchObject({ completed: 1, dead: 0 });
+    const id = h.jobId(0);
+    const logs = await ncg.logs(id);
+    expect(logs.attempts).toHaveLength(1);
+    const [a] = logs.attempts;
+    expect(a.task).toMatch(new RegExp(`^slurm ${h.submission!.arrays![0]}_1$`));
+    expect(a.files.map((f) => path.basename(f)).sort()).toEqual([`chatty-${h.submission!.arrays![0]}_1.err`, `chatty-${h.submission!.arrays![0]}_1.out`]);
+    expect(a.lines).toContain(`[worker ${a.worker}] ${id}: printed by ${id} on attempt 1`); // console.log: the .out file
+    expect(a.lines).toContain(`[worker ${a.worker}] ${id}: ctx.log of ${id} on attempt 1`); // ctx.log: the .err file
   }, 300_000);
 
   it("%arraychunk throttling shows in squeue: at most that many tasks run, the rest wait on the limit", async () => {
