@@ -124,13 +124,14 @@ describe("campaign counters (<b>:stats)", () => {
     const lost = await q.submit("record", [4]);
     const [c] = await q.claim("gone-worker", { leaseMs: 1 });
     expect(decode(c.raw).job_id).toBe(lost.jobId(0));
+    // one more job waits, unclaimed, submitted before the requeue: the retry goes ahead of it (claim end),
+    // but it has waited longer
+    const waiting = await q.submit("record", [5]);
     const sentinel = new Sentinel(q, conn.registry, { log: () => {} });
     await until("the sentinel to requeue the lost job", async () => {
       await sentinel.sweep();
       return (await q.stats()).retriedBySentinel === 1;
     });
-    // one more job waits, unclaimed: the oldest waiting is the requeued one (at the claim end)
-    await q.submit("record", [5]);
 
     const summary = await readCampaignSummary(q);
     const view = sentinelStatusView(sentinel.status(), undefined, { campaign: summary });
@@ -147,10 +148,11 @@ describe("campaign counters (<b>:stats)", () => {
     expect(view.text).toMatch(/^retried\s+7 \(6 by workers, 1 by the sentinel; the job threw 6 · heartbeat lost \(worker died\?\) 1\)$/m);
     expect(view.text).toMatch(/^succeeded\s+2$/m);
     // the oldest waiting job, and the last dead letter with its reason, as job ids to follow into lineage
-    expect(data.oldestWaiting?.jobId).toBe(lost.jobId(0));
+    expect(data.oldestWaiting?.jobId).toBe(waiting.jobId(0));
+    expect(await conn.redis.lindex(q.keys.processing, -1)).toContain(lost.jobId(0)); // (the retry is next in line)
     expect(data.recentDead.map((d) => d.job_id)).toEqual([bad.jobId(0)]);
     expect(view.html).toContain(`<code>${bad.jobId(0)}</code> (boom): failed 3 time(s), maxfailures is 3 (cause: exception): boom on attempt 3`);
-    expect(view.text).toContain(`await ncg.lineageView(["${bad.jobId(0)}","${lost.jobId(0)}"])`);
+    expect(view.text).toContain(`await ncg.lineageView(["${bad.jobId(0)}","${waiting.jobId(0)}"])`);
     // per apply: the ladder's retries are its own
     const row = data.applies.find((a) => a.applyId === ladder.applyId)!;
     expect(row).toMatchObject({ func: "ring_match", total: 2, completed: 2, dead: 0, retried: 4 });

@@ -35,7 +35,7 @@ function campaignRows(c: CampaignSummary): Row[] {
     ["throughput", c.throughput ? `${c.throughput.perSecond.toFixed(c.throughput.perSecond < 10 ? 2 : 0)} jobs/s (last ${c.throughput.overSeconds.toFixed(0)} s)` : "—"],
   ];
   const o = c.oldestWaiting;
-  rows.push(["oldest waiting", o ? `${o.jobId}${o.since ? `, waiting ${duration(c.now - o.since)}` : ""}` : "none",
+  rows.push(["longest waiting", o ? `${o.jobId}${o.since ? `, waiting ${duration(c.now - o.since)}` : ""}` : "none",
     o ? `<code>${escapeHtml(o.jobId)}</code>${o.since ? `, waiting ${escapeHtml(duration(c.now - o.since))}` : ""}` : "none"]);
   for (const [i, d] of c.recentDead.entries()) {
     const id = d.job_id ?? "(no job id)";

@@ -379,32 +379,45 @@ export class QueueSet {
   }
 
   /**
-   * The job waiting longest at the claim end of the processing queue (O(1): one LINDEX, then its lineage's
-   * last event or its apply's submission time): its id and since when it waits; undefined if none waits.
+   * The job waiting longest among the next `scan` in line at the claim end of the processing queue, and
+   * since when it waits: a first attempt since its apply's submission, a retry since its last lineage
+   * event (retries go to the claim end, so the oldest first attempt sits right behind them). Bounded:
+   * one LRANGE of `scan` entries and one pipelined read per entry. Undefined if none waits.
    */
-  async oldestWaiting(): Promise<{ jobId: string; since?: number } | undefined> {
-    const entry = await this.redis.lindex(this.keys.processing, -1);
-    if (entry === null) return undefined;
-    let jobId: string | undefined;
-    try {
-      const v = JSON.parse(entry) as { job_id?: unknown };
-      if (typeof v.job_id === "string") jobId = v.job_id;
-    } catch {
-      return { jobId: "(unreadable message)" };
+  async oldestWaiting(scan = 20): Promise<{ jobId: string; since?: number } | undefined> {
+    const entries = await this.redis.lrange(this.keys.processing, -scan, -1);
+    if (entries.length === 0) return undefined;
+    const jobs: { jobId: string; attempt: number }[] = [];
+    for (const entry of entries) {
+      try {
+        const v = JSON.parse(entry) as { job_id?: unknown; attempt?: unknown };
+        if (typeof v.job_id === "string") jobs.push({ jobId: v.job_id, attempt: typeof v.attempt === "number" ? v.attempt : 1 });
+      } catch {
+        // not JSON: claim quarantines it
+      }
     }
-    if (!jobId) return { jobId: "(a message without job_id)" };
-    const applyId = applyIdOf(jobId);
-    const [last, submitted] = await Promise.all([
-      this.redis.lindex(this.keys.lineagePrefix + jobId, -1),
-      applyId ? this.redis.hget(this.keys.applyPrefix + applyId, "submitted_at") : Promise.resolve(null),
-    ]);
-    let since = submitted ? Number(submitted) : undefined;
-    try {
-      if (last) since = (JSON.parse(last) as { t: number }).t;
-    } catch {
-      // keep the submission time
+    if (jobs.length === 0) return { jobId: "(messages without a job_id)" };
+    const pipe = this.redis.pipeline();
+    for (const j of jobs) {
+      const applyId = applyIdOf(j.jobId);
+      if (j.attempt > 1 || !applyId) pipe.lindex(this.keys.lineagePrefix + j.jobId, -1);
+      else pipe.hget(this.keys.applyPrefix + applyId, "submitted_at");
     }
-    return { jobId, since };
+    const res = (await pipe.exec()) ?? [];
+    let best: { jobId: string; since?: number } = { jobId: jobs[jobs.length - 1].jobId };
+    jobs.forEach((j, i) => {
+      const v = res[i]?.[1] as string | null | undefined;
+      let since: number | undefined;
+      if (v) {
+        try {
+          since = j.attempt > 1 || !applyIdOf(j.jobId) ? (JSON.parse(v) as { t: number }).t : Number(v);
+        } catch {
+          since = undefined;
+        }
+      }
+      if (since !== undefined && Number.isFinite(since) && (best.since === undefined || since < best.since)) best = { jobId: j.jobId, since };
+    });
+    return best;
   }
 
   /** Milliseconds until the next retry backing off is due (0 if one is due now); undefined if none waits. */
