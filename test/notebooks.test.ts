@@ -56,7 +56,7 @@ describe("tutorial notebooks, executed in a tslab kernel", () => {
     expect(o.stdout).toMatch(/24 added|0 added, 24 updated/);
     expect(o.stdout).toMatch(/graph: 24 nodes, 68 edges/);
     expect(o.stdout).toMatch(/llen\(processing_queue\) = \d+/);
-    expect(o.stdout).toContain("{ total: 68, completed: 68, dead: 0");
+    expect(o.stdout).toMatch(/\{\s*total: 68,\s*completed: 68,\s*dead: 0,/);
     expect(o.html.some((h) => h.includes("<svg") && h.includes("Footprints and overlaps, coloured by jobStatus.overlap"))).toBe(true);
     expect(o.html.some((h) => h.includes("<svg") && h.includes("Queue depth"))).toBe(true);
     expect(o.html.some((h) => h.includes("68 completed, 0 dead-lettered of 68 (100.0 %)"))).toBe(true);
@@ -72,7 +72,7 @@ describe("tutorial notebooks, executed in a tslab kernel", () => {
     for (const outcome of ["heartbeat lost", "walltime exceeded", "completed"]) expect(rescued).toContain(outcome);
     expect(rescued).toContain("#1→#2: delay_seconds 6→0, walltime 2→4");
     expect(rescued).toContain("#1→#2: delay_seconds 30→0, walltime 600→1200");
-    expect(o.html.some((h) => h.includes("Sentinel status") && h.includes("running (sweeping)"))).toBe(true);
+    expect(o.html.some((h) => h.includes("Sentinel and watcher") && h.includes("running (sweeping)"))).toBe(true);
   }, 600_000);
 
   it("03-reparameterize shows the ladder of parameters and the dead-letter list", () => {
