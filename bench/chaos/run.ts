@@ -297,6 +297,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await at(0.7);
     pausedTotal += await pause(Math.max(1, Math.floor(o.workers / 3)), 4000);
     await at(0.85);
+    // at least a third of all the worker processes started are killed: keep going a little if need be
+    for (;;) {
+      const started = (await cluster.jobs()).length;
+      if (killed >= 0.35 * started || (await done()) >= 0.98 * o.jobs) break;
+      await sleep(200);
+    }
     chaosOver = true;
     await killer;
     event(`chaos over: ${killed} worker(s) killed -9; draining`);
