@@ -26,10 +26,11 @@ export function residualStats(rows: Residual[]): { n: number; rms: number; max: 
  * the largest is about a twelfth of the image), with the RMS and maximum in the title and a key arrow of a
  * round length (bottom right) to read the magnified arrows by.
  */
-export function residualView(rows: Residual[], options: { title?: string; width?: number; height?: number; scale?: number; imageWidth?: number; imageHeight?: number } = {}): Rendered {
+export function residualView(rows: Residual[], options: { title?: string; width?: number; height?: number; scale?: number; imageWidth?: number; imageHeight?: number; noun?: string } = {}): Rendered {
   const st = residualStats(rows);
   const title = options.title ?? "Residuals against ground truth";
-  const summary = `${st.n} measures, RMS ${st.rms.toFixed(3)} px, max ${st.max.toFixed(3)} px`;
+  // what the rows are, in the summary: measures (default), or matches, inliers …
+  const summary = `${st.n} ${options.noun ?? "measures"}, RMS ${st.rms.toFixed(3)} px, max ${st.max.toFixed(3)} px`;
   if (rows.length === 0) return rendered(`<p><b>${title}</b>: no measures</p>`, `${title}: no measures`);
   const w = options.imageWidth ?? Math.max(...rows.map((r) => r.x)) + 1;
   const h = options.imageHeight ?? Math.max(...rows.map((r) => r.y)) + 1;
