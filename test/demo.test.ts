@@ -32,7 +32,8 @@ describe("npm run demo (the main job)", () => {
       const edges = Number(/60 nodes, (\d+) edges/.exec(r.stdout)![1]);
       expect(r.stdout).toContain(`done: ${edges} of ${edges} jobs completed, none lost`);
       expect(r.stdout).toMatch(/processing 0, working 0, completed 0, dead-letter 0, quarantine 0/);
-      expect(r.stdout).toMatch(/requeued #1 +cause: walltime exceeded +params \{"delay_seconds":8,"walltime":3\} -> \{"delay_seconds":0,"walltime":6\}/);
+      // issue 13: the text form of a lineage says what a retry changed as people read it (it printed raw JSON, param_step included)
+      expect(r.stdout).toMatch(/requeued #1 +cause: walltime exceeded +retried with delay_seconds 8→0, walltime 3→6/);
       expect(r.stdout).toMatch(/completed #2/);
       // part two: a synthetic campaign becomes images with ground truth (rendered once, then reused from its cache)
       expect(r.stdout).toContain(run === 1 ? "images from the GeoTIFFs: 3 added, 0 updated, 0 ignored" : "images from the GeoTIFFs: 0 added, 3 updated, 0 ignored");
