@@ -54,6 +54,8 @@ export interface ChaosReport {
   rows: number;
   /** Executions beyond one per job that wrote a row (rows − jobs with a row). */
   duplicates: number;
+  /** Jobs that ran more than once, by what their lineage says happened. */
+  duplicateCauses: Record<string, number>;
   dead: number;
   deadReasons: Record<string, number>;
   poison: { pushed: number; accounted: number; quarantined: number; dead: number; ran: number; unexpected: string[]; unaccounted: string[] };
@@ -235,6 +237,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let redisRestarts = 0;
     let reconciled = 0;
     let dbRestarts = 0;
+    let aofLossAt = 0;
     const poison = poisonMessages(o.poison, handles[0]!.jobId(0));
 
     // the schedule, by progress (so it fits any machine speed)
@@ -280,6 +283,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await at(0.4);
     if (handles.length < o.applies) { await applyNext(); submitted += sizes[handles.length - 1]!; }
     await sleep(600);
+    aofLossAt = Date.now();
     const dropped = await redis.kill9LosingLast(1000);
     redisRestarts++;
     event(`redis-server killed -9, its AOF cut back to 1 s ago (${dropped} bytes dropped: what a machine crash with appendfsync everysec loses)`);
@@ -336,8 +340,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const jobs = await g.db.query<{ job_id: string; outcome: string | null; reason: string | null }>(
       "SELECT job_id, outcome, reason FROM jobs WHERE apply_id = ANY($1)", [applyIds]);
     const rowsBy = new Map<string, number>();
-    for (const r of await g.db.query<{ job_id: string; n: string }>("SELECT job_id, count(*) AS n FROM chaos_runs GROUP BY job_id")) {
+    const firstRunAt = new Map<string, number>();
+    for (const r of await g.db.query<{ job_id: string; n: string; first: Date }>("SELECT job_id, count(*) AS n, min(at) AS first FROM chaos_runs GROUP BY job_id")) {
       rowsBy.set(r.job_id, Number(r.n));
+      firstRunAt.set(r.job_id, new Date(r.first).getTime());
     }
     let rows = 0;
     let withRow = 0;
@@ -357,6 +363,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (j.outcome === "completed" && n === 0) completedWithoutRow++;
       const accounted = (n > 0 && j.outcome === "completed") || (j.outcome === "dead" && !!j.reason);
       if (!accounted) lostJobs.push(`${j.job_id} (outcome ${j.outcome ?? "none"}, ${n} rows)`);
+    }
+
+    // where the duplicates came from: the retries their lineage records (up to 500 jobs read)
+    const duplicateCauses: Record<string, number> = {};
+    for (const j of jobs.filter((x) => (rowsBy.get(x.job_id) ?? 0) > 1).slice(0, 500)) {
+      const events = (await g.lineage(j.job_id).catch(() => undefined))?.events ?? [];
+      const causes = [...new Set(events.filter((e) => e.e === "requeued").map((e) => String(e.cause)))].sort();
+      const extra = events.some((e) => e.e === "duplicate") ? " (+ a duplicate finish)" : "";
+      const first = firstRunAt.get(j.job_id) ?? 0;
+      const inLostSecond = aofLossAt > 0 && first >= aofLossAt - 1500 && first <= aofLossAt;
+      const key = causes.length ? `requeued: ${causes.join(" + ")}${extra}`
+        : inLostSecond ? `no retry recorded, first run in the second the AOF lost (its claim and completion went with it)${extra}`
+          : `no retry recorded, first run outside the lost second${extra}`;
+      duplicateCauses[key] = (duplicateCauses[key] ?? 0) + 1;
     }
 
     // poison: found in quarantine, in the dead letters with a reason, or run as its own job
@@ -422,7 +442,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (!ok && graphLog.length) log(`graph log (last 30 of ${graphLog.length}):\n${graphLog.slice(-30).join("\n")}`);
     for (const b of bare) unexpected.push(`quarantined without a marker, matching nothing pushed: ${JSON.stringify(b.slice(0, 80))}`);
     return {
-      jobs: jobs.length, lost, lostJobs: lostJobs.slice(0, 50), completedWithoutRow, rows, duplicates: rows - withRow, dead, deadReasons,
+      jobs: jobs.length, lost, lostJobs: lostJobs.slice(0, 50), completedWithoutRow, rows, duplicates: rows - withRow, duplicateCauses, dead, deadReasons,
       poison: { pushed: poison.length, accounted: poisonAccounted, quarantined: fates.quarantine, dead: fates.dead, ran: fates.run, unexpected, unaccounted },
       faults: {
         workersStarted: procs.length, workersKilled: killed, killedFraction: procs.length ? killed / procs.length : 0, workersPaused: pausedTotal,
@@ -456,6 +476,7 @@ export function formatReport(r: ChaosReport, label: string): string {
     `  jobs lost                 ${r.lost}${r.lost ? `  <-- ${r.lostJobs.slice(0, 10).join("; ")}` : ""}  (of ${r.jobs} submitted: each has >= 1 row, or is dead-lettered with a reason)`,
     `  completed without a row   ${r.completedWithoutRow}`,
     `  duplicate executions      ${r.duplicates} (${r.rows} rows for ${r.rows - r.duplicates} jobs with a row)`,
+    ...Object.entries(r.duplicateCauses).sort((a, b) => b[1] - a[1]).map(([k, v]) => `      ${String(v).padStart(5)} job(s) ${k}`),
     `  dead-lettered             ${r.dead}${r.dead ? `: ${Object.entries(r.deadReasons).map(([k, v]) => `${v} x ${k}`).join("; ")}` : ""}`,
     `  poison accounted for      ${r.poison.accounted} of ${r.poison.pushed} (quarantined ${r.poison.quarantined}, dead with a reason ${r.poison.dead}, ` +
       `ran once as a valid foreign job ${r.poison.ran})${r.poison.unaccounted.length ? `  <-- unaccounted: ${r.poison.unaccounted.join("; ")}` : ""}`,
