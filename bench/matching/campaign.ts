@@ -73,6 +73,7 @@ async function main(): Promise<void> {
   const config = loadConfig(configInput);
   const ncg = await NetworkCandidateGraph.connect(config, { log: (l) => console.log(`  ! ${l}`), workerLogDir: path.join(work, "logs") });
   let failed = false;
+  let chainDone = false;
   try {
     await ncg.clearQueues();
     await ncg.addImages(campaign.frames.map((f) => f.path));
@@ -156,9 +157,14 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- 2. the Apollo 15 pair
     figures.apollo = await apolloPair();
-
+    chainDone = true;
   } finally {
     await ncg.close();
+    if (!chainDone) {
+      // a failed run leaves nothing behind either: its database, its Redis keys
+      rmSync(work, { recursive: true, force: true });
+      await deleteKeys(configInput.redis.url, configInput.redis.basename);
+    }
   }
 
   // ---------------------------------------------------------------- 3. one worker's memory over many jobs
