@@ -160,6 +160,7 @@ describe("a live tslab kernel, cell by cell", () => {
 
   it("re-running the setup cell replaces the graph; the old one says it was closed; execution counts go up", async () => {
     const config = campaign();
+    await queuesOf(config); // its keys are deleted after the tests
     const k = await kernel("setup twice");
     const setup = `${IMPORT}
 const ncg = await NetworkCandidateGraph.connect(${JSON.stringify(config.source)});
@@ -196,6 +197,7 @@ try { await ncg.apply("noop", { on: [1] }); } catch (e) { console.log("closed:",
 
   it("an idle open graph does not hold the kernel: a shutdown request ends it at once", async () => {
     const config = campaign();
+    await queuesOf(config);
     const k = await kernel("idle shutdown");
     await k.run(`${IMPORT}
 const ncg = await NetworkCandidateGraph.connect(${JSON.stringify(config.source)});
