@@ -60,7 +60,8 @@ export function queueDepthView(samples: DepthSample[], options: { title?: string
     (hasTotals ? `\n  since the start: ${totals}` : "");
   if (samples.length === 0) return rendered(`<p><b>${escapeHtml(title)}</b>: no samples yet</p>`, text);
   const t0 = samples[0].t;
-  const points = downsample(samples);
+  // samples taken within the same millisecond (an explicit sample beside the sampler's) would stack twice
+  const points = downsample(samples.filter((sm, i) => i === samples.length - 1 || samples[i + 1].t !== sm.t));
   const now = (last.t - t0) / 1000;
   const depths = points.flatMap((s) => TRANSIENT.map((k) => ({ t: (s.t - t0) / 1000, series: TRANSIENT_LABELS[k], count: s[k] })));
   const cumulative = hasTotals
@@ -77,7 +78,14 @@ export function queueDepthView(samples: DepthSample[], options: { title?: string
   const nowRule = Plot.ruleX([now], { stroke: "#999", strokeDasharray: "3,3" });
   const figures: string[] = [];
   if (hasTotals) {
-    const lastValues = CUMULATIVE.map(([k, series]) => ({ t: now, series, count: last[k] ?? 0 }));
+    // end labels of equal (or nearly equal) counts would print on top of each other: stagger them downwards
+    const yMax = Math.max(1, ...CUMULATIVE.map(([k]) => last[k] ?? 0));
+    const lastValues: { t: number; series: string; count: number; dy: number }[] = [];
+    for (const [k, series] of CUMULATIVE) {
+      const count = last[k] ?? 0;
+      const near = lastValues.filter((l) => Math.abs(l.count - count) <= 0.06 * yMax).length;
+      lastValues.push({ t: now, series, count, dy: near * 13 });
+    }
     // a dot where a retry or a dead letter happened (the counter rose since the previous sample)
     const events: { t: number; series: string; count: number }[] = [];
     for (let i = 1; i < points.length; i++) {
@@ -99,8 +107,8 @@ export function queueDepthView(samples: DepthSample[], options: { title?: string
       marks: [
         Plot.lineY(carried(cumulative), { x: "t", y: "count", stroke: "series", curve: "step-after", strokeWidth: 2 }),
         Plot.dot(events, { x: "t", y: "count", fill: "series", r: 2.5 }),
-        Plot.text(lastValues, { x: end, y: "count", text: (d: { series: string; count: number }) => `${fmt(d.count)} ${d.series}`, fill: "series",
-          textAnchor: "start", dx: 4, fontSize: 11 }),
+        ...lastValues.map((l) => Plot.text([l], { x: end, y: "count", text: (d: { series: string; count: number }) => `${fmt(d.count)} ${d.series}`, fill: "series",
+          textAnchor: "start", dx: 4, dy: l.dy, fontSize: 11 })),
         nowRule,
         Plot.ruleY([0]),
       ],
