@@ -30,15 +30,18 @@ export async function reconcile(ledger: JobLedger, queues: QueueSet, supervisor:
     const unfinished = await ledger.unfinished(a.applyId);
     const counts = await ledger.counts(a.applyId);
     const missing = unfinished.filter((j) => !inQueues.has(jobIdOf(a.applyId, j.index)));
-    if (missing.length > 0) {
+    const finished = await ledger.finishedOutcomes(a.applyId);
+    if (missing.length > 0 || finished.length > 0) {
       // the outcomes Redis lost come back first, and the counters are only ever raised (never below what
-      // Redis counted: completions still in the completed list, say)
+      // Redis counted: completions still in the completed list, say). Also for an apply with no job
+      // missing: a finished job whose claim and completion Redis lost (an AOF's last second) is back in
+      // processing, and its outcome makes the claim withdraw it instead of running it again.
       await queues.resubmit(a.applyId, a.func, missing, {
         along: a.along, args: a.args, kwargs: a.kwargs, walltime: a.walltime, total: counts.total, completed: counts.completed, dead: counts.dead,
-        finished: await ledger.finishedOutcomes(a.applyId),
+        finished,
       });
-      if (options.start !== false) await supervisor.start(missing.length, a.workerWalltime, a.func, a.applyId);
     }
+    if (missing.length > 0 && options.start !== false) await supervisor.start(missing.length, a.workerWalltime, a.func, a.applyId);
     report.push({ applyId: a.applyId, func: a.func, requeued: missing.length, finished: counts.completed + counts.dead, queued: unfinished.length - missing.length });
   }
   return report;
