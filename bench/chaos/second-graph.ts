@@ -24,6 +24,8 @@ async function main(): Promise<void> {
       }
     })().catch((err) => process.send!({ error: String(err) }));
   });
+  // the chaos run that started this process is gone (killed, crashed): stop too
+  process.on("disconnect", () => void ncg.close().finally(() => process.exit(0)));
   process.send({ ready: true });
 }
 
