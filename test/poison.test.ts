@@ -138,7 +138,9 @@ describe("poison of an apply is accounted for", () => {
     });
     const sub = await conn.queues.submit("grow", [3]);
     expect(await worker().run()).toMatchObject({ deadLettered: 1 });
-    expect((await conn.queues.deadLetters())[0]!.reason).toMatch(/^the retry policy of 'grow' made the next message \d+ bytes, over cluster\.max_message_bytes \(65536\)$/);
+    expect((await conn.queues.deadLetters())[0]!.reason).toMatch(
+      // the reason, then (issue 13) the failure's cause and its last error
+      /^the retry policy of 'grow' made the next message \d+ bytes, over cluster\.max_message_bytes \(65536\) \(cause: exception\): again$/);
     expect(await conn.queues.progress(sub.applyId)).toMatchObject({ dead: 1 });
   });
 });
