@@ -65,11 +65,7 @@ export class JobLedger {
     // a job finished by a foreign worker, found once everything drained, comes without its target:
     // the ledger knows it (and the job's kwargs); the notice is completed here for every graph to see
     if (m.id === undefined || m.id === null) await this.fillFromLedger(m);
-    const lastParams = capParams(m.kwargs ?? {});
-    const status: JobStatus = {
-      success: m.status !== "dead", attempts: m.attempt, lastParams, finishedAt: new Date(m.finished_at).toISOString(),
-      jobId: m.job_id, ...(m.reason ? { reason: m.reason } : {}), ...(m.result !== undefined ? { result: capResult(m.result) } : {}),
-    };
+    const status = jobStatusOf(m);
     const result = status.result === undefined ? null : JSON.stringify(status.result);
     const job = parseJobId(m.job_id);
     if (job) {
@@ -85,7 +81,7 @@ export class JobLedger {
       `INSERT INTO job_status (func, along, target, success, attempts, last_params, job_id, finished_at, result) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (func, along, target) DO UPDATE SET success = EXCLUDED.success, attempts = EXCLUDED.attempts,
          last_params = EXCLUDED.last_params, job_id = EXCLUDED.job_id, finished_at = EXCLUDED.finished_at, result = EXCLUDED.result`,
-      [m.func, m.along, JSON.stringify(normaliseTarget(m.id)), status.success, status.attempts, JSON.stringify(lastParams), m.job_id, status.finishedAt, result],
+      [m.func, m.along, JSON.stringify(normaliseTarget(m.id)), status.success, status.attempts, JSON.stringify(status.lastParams), m.job_id, status.finishedAt, result],
     );
     return status;
   }
@@ -164,6 +160,17 @@ export class JobLedger {
     });
     return out;
   }
+}
+
+/**
+ * The `jobStatus` entry of a finished job, from its completion notice: what the ledger writes to `job_status` and
+ * what every graph puts in its cache (parameters and result capped the same way in both).
+ */
+export function jobStatusOf(m: CompletionMessage): JobStatus {
+  return {
+    success: m.status !== "dead", attempts: m.attempt, lastParams: capParams(m.kwargs ?? {}), finishedAt: new Date(m.finished_at).toISOString(),
+    jobId: m.job_id, ...(m.reason ? { reason: m.reason } : {}), ...(m.result !== undefined ? { result: capResult(m.result) } : {}),
+  };
 }
 
 /** Results kept in the database and in `jobStatus` are capped: a job that returns megabytes writes them itself. */

@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import { ApplyWaiter } from "../campaign/apply-waiter";
 import { CompletionFeed } from "../campaign/completion-feed";
 import { QueueDepthSampler } from "../campaign/depth";
-import { capResult, JobLedger } from "../campaign/job-ledger";
+import { JobLedger, jobStatusOf } from "../campaign/job-ledger";
 import { reconcile, type ReconcileReport } from "../campaign/reconciler";
 import { readCampaignSentinelStatus, Sentinel } from "../campaign/sentinel";
 import { readCampaignSummary } from "../campaign/summary";
@@ -263,12 +263,7 @@ export class NetworkCandidateGraph {
   private async seeCompletion(m: CompletionMessage): Promise<void> {
     // a point's id is not a node's: point jobs have no node or edge attributes here
     const attrs = m.along === "point" || m.id === undefined || m.id === null ? undefined : this.attributesOf(m.id);
-    if (attrs) {
-      attrs.jobStatus[m.func] = {
-        success: m.status !== "dead", attempts: m.attempt, lastParams: m.kwargs, finishedAt: new Date(m.finished_at).toISOString(),
-        jobId: m.job_id, ...(m.reason ? { reason: m.reason } : {}), ...(m.result !== undefined ? { result: capResult(m.result) } : {}),
-      };
-    }
+    if (attrs) attrs.jobStatus[m.func] = jobStatusOf(m);
     try {
       await this.callbacks.get(m.func)?.(m);
     } catch (err) {
