@@ -118,6 +118,18 @@ export function nestingDepth(text: string, limit = MAX_NESTING): number {
   return max;
 }
 
+/**
+ * Whether `text` has more than `limit` opening brackets, counted natively (indexOf): far cheaper than a
+ * walk of every character, and a text nested deeper than `limit` has at least that many.
+ */
+function openersOver(text: string, limit: number): boolean {
+  let n = 0;
+  for (const c of ["{", "["]) {
+    for (let i = text.indexOf(c); i >= 0; i = text.indexOf(c, i + 1)) if (++n > limit) return true;
+  }
+  return false;
+}
+
 export interface DecodeOptions {
   /** Messages longer than this (bytes) are refused: `cluster.max_message_bytes`. */
   maxBytes?: number;
@@ -143,7 +155,7 @@ export function decodeMessage(raw: string | Buffer | null | undefined, defaultWa
     const bytes = Buffer.isBuffer(raw) ? raw.length : Buffer.byteLength(text);
     if (bytes > options.maxBytes) return { ok: false, reason: tooLargeReason(bytes, options.maxBytes) };
   }
-  if (text.length > 2 * MAX_NESTING && nestingDepth(text) > MAX_NESTING) {
+  if (text.length > 2 * MAX_NESTING && openersOver(text, MAX_NESTING) && nestingDepth(text) > MAX_NESTING) {
     return { ok: false, reason: `nested deeper than ${MAX_NESTING} levels` };
   }
   let value: unknown;
@@ -202,7 +214,7 @@ export function decodeMessage(raw: string | Buffer | null | undefined, defaultWa
     return { ok: false, reason: "a repeated top-level key contradicts the message's envelope (job_id, walltime, count, attempt)" };
   }
   const extra: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v)) if (!KNOWN.has(k)) extra[k] = val;
+  for (const k in v) if (!KNOWN.has(k)) extra[k] = v[k];
   const message: JobMessage = {
     job_id: jobId ?? foreignJobId(raw),
     id,

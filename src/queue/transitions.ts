@@ -1,17 +1,31 @@
+import { isUtf8 } from "buffer";
 import type { ChainableCommander, Redis } from "ioredis";
 import type { QueueKeys } from "./keys";
 import { pipeScript, runScript, runScriptBuffer } from "./scripts";
 
 /** A working entry, exactly as Redis holds it, with its lease. */
 export interface ClaimedEntry {
-  /** The entry's bytes: what every later transition matches (never re-encoded through a JS string). */
-  raw: Buffer;
+  /** The entry's bytes (made on first use from `bytes`). */
+  readonly raw: Buffer;
   /** The entry as text (for display; equal to `raw` when it is valid UTF-8). */
-  entry: string;
+  readonly entry: string;
+  /**
+   * What later transitions send to match the entry byte for byte: `entry` when the bytes are valid UTF-8
+   * (the text then encodes back to exactly them, and a string travels cheaper than a Buffer), else a Buffer.
+   */
+  readonly bytes: string | Buffer;
   /** When this attempt is over (epoch ms, Redis clock). */
-  maxTime: number;
+  readonly maxTime: number;
   /** Its lease key: what heartbeats name (16 hex digits, whatever the message size). */
-  key: string;
+  readonly key: string;
+}
+
+class Claim implements ClaimedEntry {
+  constructor(readonly entry: string, readonly bytes: string | Buffer, readonly maxTime: number, readonly key: string) {}
+
+  get raw(): Buffer {
+    return typeof this.bytes === "string" ? Buffer.from(this.bytes, "utf8") : this.bytes;
+  }
 }
 
 type Bytes = string | Buffer;
@@ -19,8 +33,8 @@ type Bytes = string | Buffer;
 /**
  * The only caller of the Lua transition scripts (as BullMQ's `Scripts` class): one method per script in
  * ./commands, each building its KEYS and ARGV in one place. Everything that moves a job between durable
- * places goes through here; the classes above (QueueSet, Worker, Sentinel) stay thin. Entries travel as
- * Buffers where they are matched byte for byte.
+ * places goes through here; the classes above (QueueSet, Worker, Sentinel) stay thin. Entries are matched
+ * byte for byte: as text when they are valid UTF-8, as Buffers otherwise.
  */
 export class Transitions {
   constructor(
@@ -39,13 +53,23 @@ export class Transitions {
   /** claim-11: up to `count` messages from processing to working, stamped and leased. */
   async claim(workerId: string, leaseMs: number, count: number, task: string): Promise<ClaimedEntry[]> {
     const k = this.keys;
-    const flat = await runScriptBuffer<(Buffer | number)[]>(this.redis, "claim",
+    // Replies as text: the common case, and the cheapest. An entry that is not valid UTF-8 comes back with
+    // U+FFFD in place of its bad bytes; only then are its exact bytes read, from its lease (claim just wrote it).
+    const flat = await runScript<(string | number)[]>(this.redis, "claim",
       [k.processing, k.working, k.deadlines, k.leases, k.outcomes, k.quarantine, k.delayed, k.sequence, k.completed, k.applies, k.stats],
       [workerId, Math.round(leaseMs), this.defaultWalltime, count, k.lineagePrefix, task, this.maxMessageBytes, k.applyPrefix]);
     const out: ClaimedEntry[] = [];
     for (let i = 0; i < flat.length; i += 3) {
-      const raw = flat[i] as Buffer;
-      out.push({ raw, entry: raw.toString("utf8"), maxTime: Number(flat[i + 1]), key: String(flat[i + 2]) });
+      const entry = flat[i] as string;
+      const key = String(flat[i + 2]);
+      let bytes: string | Buffer = entry;
+      if (entry.includes("\uFFFD")) {
+        // (a lease already gone means the entry left working too: the text is all there is, and the
+        // transitions that later try to match it find nothing to move)
+        const exact = await this.redis.hgetBuffer(k.leases, key);
+        if (exact && !isUtf8(exact)) bytes = exact;
+      }
+      out.push(new Claim(entry, bytes, Number(flat[i + 1]), key));
     }
     return out;
   }
@@ -63,9 +87,10 @@ export class Transitions {
    */
   complete<S>(items: [entry: Bytes, key: string, jobId: string, attempt: number, completion: string, lineageResult: string][]): Promise<S[]> {
     const k = this.keys;
+    const args: (Bytes | number)[] = [k.lineagePrefix, k.applyPrefix];
+    for (const it of items) for (const a of it) args.push(a);
     return runScript<S[]>(this.redis, "complete",
-      [k.working, k.deadlines, k.leases, k.completed, k.outcomes, k.retries, k.processing, k.dead, k.delayed, k.stats],
-      [k.lineagePrefix, k.applyPrefix, ...items.flat()]);
+      [k.working, k.deadlines, k.leases, k.completed, k.outcomes, k.retries, k.processing, k.dead, k.delayed, k.stats], args);
   }
 
   /**

@@ -105,8 +105,8 @@ export class Worker {
   private meanRunMs?: number;
   private stopping: "stopped" | "terminated" | "stuck" | undefined;
   private wake?: () => void;
-  private pendingCompletions: { item: CompleteItem; resolve: (s: CompleteStatus | undefined) => void }[] = [];
-  private flushScheduled = false;
+  /** Completions gathered in this tick: one script call for all of them, one promise they all await. */
+  private completionBatch: { items: CompleteItem[]; statuses: Promise<(CompleteStatus | undefined)[]>; send: () => void } | undefined;
   private readonly summary: WorkerSummary;
   private readonly db: Database;
 
@@ -282,19 +282,26 @@ export class Worker {
 
   private start(claimed: Claimed): void {
     this.summary.claimed++;
-    const r: Running = { seq: ++this.seq, claimed, claimedAt: Date.now(), done: Promise.resolve() };
+    const r: Running = { seq: ++this.seq, claimed, claimedAt: Date.now(), done: RESOLVED };
     this.held.set(r.seq, r);
-    r.done = this.execute(r).catch((err) => {
+    r.done = this.handle(r);
+  }
+
+  /** One claimed job from start to its entry moved on (one promise per job: jobs can be very short). */
+  private async handle(r: Running): Promise<void> {
+    try {
+      await this.execute(r);
+    } catch (err) {
       // never an entry left in working by a bug here: the sentinel would still requeue it, but say so
       this.log(`internal error on a claimed job (the sentinel will requeue it): ${errorMessage(err)}`);
-    }).finally(() => {
+    } finally {
       this.held.delete(r.seq);
       this.wake?.();
-    });
+    }
   }
 
   private async execute(r: Running): Promise<void> {
-    const decoded = decodeMessage(r.claimed.raw, this.queues.config.cluster.walltime, { maxBytes: this.queues.maxMessageBytes });
+    const decoded = decodeMessage(r.claimed.bytes, this.queues.config.cluster.walltime, { maxBytes: this.queues.maxMessageBytes });
     if (!decoded.ok) {
       r.finishing = true;
       await this.quarantine(r, decoded.reason);
@@ -318,7 +325,9 @@ export class Worker {
       config: this.queues.config, log: (...parts) => outsideJobScope(() => this.log(`${message.job_id}: ${parts.map(String).join(" ")}`)),
     };
     let result: unknown;
-    if (!(await this.acquire(r))) return; // put back for another worker
+    // a free slot is taken at once (no await: most claims find one); else wait for one, or be put back
+    if (this.busy < this.concurrency) this.busy++;
+    else if (!(await this.acquire(r))) return; // put back for another worker
     if (this.terminated()) {
       this.release();
       return; // terminate() already put it back
@@ -340,14 +349,15 @@ export class Worker {
     this.release();
     if (this.stopping === "terminated" || r.stuck) return;
     r.finishing = true;
-    const item: CompleteItem = { entry: r.claimed.raw, key: r.claimed.key, message, result: jsonSafe(result), worker: this.id };
+    const item: CompleteItem = { entry: r.claimed.bytes, key: r.claimed.key, message, result: jsonSafe(result), worker: this.id };
     try {
       item.completion = completionMessage(item);
     } catch (err) {
       await this.quarantine(r, `the job ran, but its completion cannot be encoded: ${errorMessage(err)}`);
       return;
     }
-    const status = await this.completeSoon(item);
+    const batch = this.completeSoon(item);
+    const status = (await batch.statuses)[batch.index];
     if (status === "completed") this.summary.completed++;
     else if (status === "late") { this.summary.completed++; this.summary.late++; }
     else if (status === "duplicate") this.summary.duplicates++;
@@ -356,7 +366,7 @@ export class Worker {
   private async quarantine(r: Running, reason: string): Promise<void> {
     this.summary.quarantined++;
     this.log(`quarantined a message: ${reason}`);
-    await this.retrying("quarantine", () => this.queues.quarantine(r.claimed.raw, reason, "working", r.claimed.key));
+    await this.retrying("quarantine", () => this.queues.quarantine(r.claimed.bytes, reason, "working", r.claimed.key));
   }
 
   /**
@@ -402,30 +412,38 @@ export class Worker {
     if (!message) return; // never decoded: nothing to retry; the sentinel will find it if it is still there
     this.summary.failed++;
     const def = this.registry.get(message.func);
-    const item = { ...decideRetry(r.claimed.raw, message, failure, def, retryDefaults(this.queues.config.cluster)), key: r.claimed.key };
+    const item = { ...decideRetry(r.claimed.bytes, message, failure, def, retryDefaults(this.queues.config.cluster)), key: r.claimed.key };
     const statuses = await this.retrying("requeue", () => this.queues.requeue([item], { onlyIfExpired: false }));
     if (statuses?.[0] === "dead") this.summary.deadLettered++;
     this.log(`${message.job_id} attempt ${message.attempt} failed (${failure.cause}${failure.error ? `: ${failure.error}` : ""}) -> ${statuses?.[0] ?? "left in working"}`);
   }
 
   /** Completions that finish in the same tick go to Redis in one script call. */
-  private completeSoon(item: CompleteItem): Promise<CompleteStatus | undefined> {
-    return new Promise((resolve) => {
-      this.pendingCompletions.push({ item, resolve });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => void this.flushCompletions());
-      }
-    });
+  private completeSoon(item: CompleteItem): { statuses: Promise<(CompleteStatus | undefined)[]>; index: number } {
+    let batch = this.completionBatch;
+    if (!batch) {
+      const items: CompleteItem[] = [];
+      let send!: () => void;
+      const statuses = new Promise<(CompleteStatus | undefined)[]>((resolve) => {
+        send = () => resolve(this.retrying("complete", () => this.queues.complete(items)).then((s) => s ?? []));
+      });
+      const b = { items, statuses, send: () => {
+        if (this.completionBatch !== b) return; // already sent
+        this.completionBatch = undefined;
+        send();
+      } };
+      batch = this.completionBatch = b;
+      setImmediate(b.send);
+    }
+    return { statuses: batch.statuses, index: batch.items.push(item) - 1 };
   }
 
+  /** Sends the completions gathered so far now (the end of run()), and waits for them. */
   private async flushCompletions(): Promise<void> {
-    this.flushScheduled = false;
-    const batch = this.pendingCompletions;
-    this.pendingCompletions = [];
-    if (batch.length === 0) return;
-    const statuses = await this.retrying("complete", () => this.queues.complete(batch.map((b) => b.item)));
-    batch.forEach((b, i) => b.resolve(statuses?.[i]));
+    const batch = this.completionBatch;
+    if (!batch) return;
+    batch.send();
+    await batch.statuses;
   }
 
   private async beat(): Promise<void> {
@@ -488,6 +506,8 @@ export class Worker {
   }
 }
 
+const RESOLVED = Promise.resolve();
+
 function abortJob(r: Running, cause: FailureCause): void {
   r.abortCause = cause;
   r.abort?.abort(new Error(cause === "walltime" ? "walltime exceeded" : cause));
@@ -504,7 +524,7 @@ function signalOf(r: Running): AbortSignal {
 
 /** Puts a claimed-but-never-started message back as it was: no failure counted. */
 function unclaimItem(claimed: Claimed, m: JobMessage, why = "its worker stopped before starting it"): RequeueItem {
-  return { entry: claimed.raw, key: claimed.key, jobId: m.job_id, attempt: m.attempt, action: "retry", payload: encodeMessage(m), event: { e: "released", a: m.attempt, why } };
+  return { entry: claimed.bytes, key: claimed.key, jobId: m.job_id, attempt: m.attempt, action: "retry", payload: encodeMessage(m), event: { e: "released", a: m.attempt, why } };
 }
 
 function jsonSafe(value: unknown): unknown {
