@@ -95,6 +95,9 @@ describe("the watcher (defects 9, 13)", () => {
     cleanups.push(() => watcher.stop());
     await conn.redis.lpush(conn.queues.keys.completed, JSON.stringify({ job_id: "abcdefgh-0", id: 1, along: "node", func: "record", attempt: 1, count: 0, kwargs: {}, finished_at: 1 }));
     await until("the notice to be recorded", () => seen.length === 1, 15_000);
+    // the handler returned; the watcher counts the notice once it has left the in-flight list
+    await until("the notice to be counted as handled", () => watcher.status().handled === 1, 5_000);
+    expect(seen).toEqual(["abcdefgh-0"]);
     expect(watcher.status()).toMatchObject({ handled: 1, quarantined: 0, retries: 2 });
     expect(await conn.queues.lengths()).toMatchObject({ quarantine: 0 });
     expect(await conn.redis.llen(conn.queues.keys.completedInFlight)).toBe(0);

@@ -93,7 +93,7 @@ for i, msg in ipairs(ok_msgs) do
     zargs[#zargs + 1] = key
     hargs[#hargs + 1] = key
     hargs[#hargs + 1] = body
-    add_event(ARGV[5], job_id, now, '{"e":"claimed","a":' .. info.attempt .. ',"w":"' .. ARGV[1] ..
+    add_event_body(ARGV[5], job_id, now, '"e":"claimed","a":' .. info.attempt .. ',"w":"' .. ARGV[1] ..
       '","max_time":' .. max_time .. task .. '}')
   end
 end

@@ -38,11 +38,12 @@ call_many('HDEL', KEYS[3], keys)
 local prevs = redis.call('HMGET', KEYS[5], unpack(ids))
 
 local out, hset, done_msgs, per_apply = {}, {}, {}, {}
+local done_here = {} -- jobs completed earlier in this call: a job completed twice within one call counts once too
 local undead = 0
 for i, job_id in ipairs(ids) do
   local base = 3 + (i - 1) * 6
   local attempt, done, result = ARGV[base + 3], ARGV[base + 4], ARGV[base + 5]
-  local prev = prevs[i]
+  local prev = done_here[job_id] or prevs[i]
   if prev and prev ~= 'd' then
     add_event(ARGV[1], job_id, now, '{"e":"duplicate","a":' .. attempt .. ',"why":"attempt ' ..
       string.sub(prev, 2) .. ' had already completed"}')
@@ -65,18 +66,16 @@ for i, job_id in ipairs(ids) do
         add_event(ARGV[1], job_id, now, '{"e":"withdrawn","why":"attempt ' .. attempt .. ' finished late"}')
       end
     end
-    -- a job completed twice within this one call counts once too
-    prevs[i] = 'c' .. attempt
-    for j = i + 1, #ids do if ids[j] == job_id then prevs[j] = prevs[i] end end
+    done_here[job_id] = 'c' .. attempt
     hset[#hset + 1] = job_id
     hset[#hset + 1] = 'c' .. attempt
     if pending then redis.call('HDEL', KEYS[6], job_id) end
     if apply then per_apply[apply] = (per_apply[apply] or 0) + 1 end
     done_msgs[#done_msgs + 1] = done
     if status == 'late' then
-      add_event(ARGV[1], job_id, now, '{"e":"completed","a":' .. attempt .. ',"late":true' .. result .. '}')
+      add_event_body(ARGV[1], job_id, now, '"e":"completed","a":' .. attempt .. ',"late":true' .. result .. '}')
     else
-      add_event(ARGV[1], job_id, now, '{"e":"completed","a":' .. attempt .. result .. '}')
+      add_event_body(ARGV[1], job_id, now, '"e":"completed","a":' .. attempt .. result .. '}')
     end
     out[#out + 1] = status
   end
