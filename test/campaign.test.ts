@@ -77,8 +77,16 @@ describe("campaign", () => {
       await runOnce(ncg, 3);
       await until("the second apply recorded", async () => (await ncg.ledger.counts(second.applyId!)).completed === 3);
       // job_status now names the second apply's jobs on every target; the ledger still knows the first's
+      // (the graph's cache follows the completion feed, which may come a moment after the ledger's row)
+      await until("the cache to show the second apply", () => [...ncg.nodes.values()].every((n) => n.jobStatus.footprint_stats?.jobId?.startsWith(second.applyId!)));
       expect(Object.values(Object.fromEntries([...ncg.nodes].map(([id, n]) => [id, n.jobStatus.footprint_stats?.jobId]))).sort())
         .toEqual([second.jobId(0), second.jobId(1), second.jobId(2)].sort());
+
+      // the targets are kept as written, uncompressed (migration 8: recording a large apply costs half)
+      const [stored] = await ncg.db.query<{ targets: string; storage: string }>(
+        `SELECT a.targets, (SELECT attstorage FROM pg_attribute WHERE attrelid = 'applies'::regclass AND attname = 'targets') AS storage
+           FROM applies a WHERE apply_id = $1`, [first.applyId]);
+      expect({ targets: JSON.parse(stored.targets), storage: stored.storage }).toEqual({ targets, storage: "e" });
 
       // the jobs view: one row per job of the first apply, with its own kwargs and outcome
       const rows = await ncg.db.query<{ job_id: string; kwargs: string; walltime: number; outcome: string | null }>(

@@ -250,7 +250,7 @@ export class NetworkCandidateGraph {
     if (on === "nodes") return [...this.nodes.values()].filter(pick).map((n) => n.id);
     if (on === "edges") return [...this.edges.values()].filter(pick).map((e) => [e.source, e.destination] as [number, number]);
     if (typeof on === "string") throw new Error(`apply: on must be 'nodes', 'edges', 'points' or a list of targets, got '${on}'`);
-    return [...on].filter((t) => !filters || pick(this.attributesOf(t)));
+    return filters ? [...on].filter((t) => pick(this.attributesOf(t))) : [...on];
   }
 
   /** The non-ignored points' ids (targets of `on: 'points'`), those passing `filters` if given. */

@@ -8,6 +8,8 @@ import { isInfrastructureError } from "./infra";
 import { inJobScope, outsideJobScope } from "./job-output";
 import type { JobContext, JobRegistry } from "./registry";
 import { decideRetry, retryDefaults, type Failure, type FailureCause } from "./retry";
+import { CompletionBatcher } from "./completion-batch";
+import { Slots } from "./slots";
 
 export interface WorkerOptions {
   /**
@@ -91,6 +93,8 @@ export class Worker {
   readonly id: string;
   private readonly mode: NonNullable<WorkerOptions["mode"]>;
   private readonly concurrency: number;
+  /** Job functions executing now: what `concurrency` bounds; claimed-ahead jobs wait in its line. */
+  private readonly slots: Slots<Running>;
   private readonly idleMs: number;
   private readonly heartbeatSeconds: number;
   private readonly log: (line: string) => void;
@@ -98,15 +102,11 @@ export class Worker {
   private readonly held = new Map<number, Running>();
   private seq = 0;
   private readonly stuckGraceMs: number;
-  /** Job functions executing now: what `concurrency` bounds. */
-  private busy = 0;
-  private readonly slotWaiters: { r: Running; resolve: (got: boolean) => void }[] = [];
   /** Moving average of job run times (ms). */
   private meanRunMs?: number;
   private stopping: "stopped" | "terminated" | "stuck" | undefined;
   private wake?: () => void;
-  /** Completions gathered in this tick: one script call for all of them, one promise they all await. */
-  private completionBatch: { items: CompleteItem[]; statuses: Promise<(CompleteStatus | undefined)[]>; send: () => void } | undefined;
+  private readonly completions = new CompletionBatcher<CompleteItem, CompleteStatus>((items) => this.retrying("complete", () => this.queues.complete(items)));
   private readonly summary: WorkerSummary;
   private readonly db: Database;
 
@@ -120,6 +120,7 @@ export class Worker {
     if (!/^[\w.:-]+$/.test(this.id)) throw new Error(`worker id '${this.id}': use letters, digits, '_', '.', ':' or '-'`);
     this.mode = options.mode ?? "drain";
     this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.slots = new Slots(this.concurrency);
     this.idleMs = (options.idleSeconds ?? 2) * 1000;
     this.heartbeatSeconds = options.heartbeatSeconds ?? queues.config.cluster.heartbeat;
     this.stuckGraceMs = (options.stuckGraceSeconds ?? queues.config.cluster.stuck_grace) * 1000;
@@ -195,7 +196,7 @@ export class Worker {
         if (pending.length === 0) break;
         await Promise.race([Promise.all(pending.map((r) => r.done)), this.slotFreed()]);
       }
-      await this.flushCompletions();
+      await this.completions.flush();
     } finally {
       clearInterval(beat);
       clearInterval(walltimes);
@@ -229,7 +230,7 @@ export class Worker {
         ? this.retrying("release", () => this.queues.requeue(waiting.map((r) => unclaimItem(r.claimed, r.message!)), { onlyIfExpired: false }))
         : undefined,
     ]);
-    for (const w of this.slotWaiters.splice(0)) w.resolve(false); // already put back above
+    this.slots.clearLine(); // already put back above
   }
 
   private terminated(): boolean {
@@ -248,20 +249,9 @@ export class Worker {
     return true;
   }
 
-  /** Waits for a slot: true when it has one, false if the job was put back instead (it waited too long). */
-  private acquire(r: Running): Promise<boolean> {
-    if (this.busy < this.concurrency) {
-      this.busy++;
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => this.slotWaiters.push({ r, resolve }));
-  }
-
   /** A job function returned: its slot goes to a waiting job, or is free while its completion goes to Redis. */
   private release(): void {
-    const next = this.slotWaiters.shift();
-    if (next) next.resolve(true);
-    else this.busy--;
+    this.slots.release();
     this.wake?.();
   }
 
@@ -270,14 +260,10 @@ export class Worker {
    * without a slot it goes back to the processing queue as it was (no failure counted) for another worker.
    */
   private releaseWaitingTooLong(): void {
-    const now = Date.now();
-    for (let i = this.slotWaiters.length - 1; i >= 0; i--) {
-      const w = this.slotWaiters[i];
-      if (now - w.r.claimedAt < 1000 || !w.r.message) continue;
-      this.slotWaiters.splice(i, 1);
-      const item = unclaimItem(w.r.claimed, w.r.message, "it waited over a second for a slot behind a slow job");
-      void this.retrying("release", () => this.queues.requeue([item], { onlyIfExpired: false })).finally(() => w.resolve(false));
-    }
+    this.slots.takeOutWaitingLongerThan(1000, (r) => r.message !== undefined, (r) => {
+      const item = unclaimItem(r.claimed, r.message!, "it waited over a second for a slot behind a slow job");
+      return this.retrying("release", () => this.queues.requeue([item], { onlyIfExpired: false }));
+    });
   }
 
   private start(claimed: Claimed): void {
@@ -326,8 +312,7 @@ export class Worker {
     };
     let result: unknown;
     // a free slot is taken at once (no await: most claims find one); else wait for one, or be put back
-    if (this.busy < this.concurrency) this.busy++;
-    else if (!(await this.acquire(r))) return; // put back for another worker
+    if (!this.slots.tryTake() && !(await this.slots.wait(r, r.claimedAt))) return; // put back for another worker
     if (this.terminated()) {
       this.release();
       return; // terminate() already put it back
@@ -356,7 +341,7 @@ export class Worker {
       await this.quarantine(r, `the job ran, but its completion cannot be encoded: ${errorMessage(err)}`);
       return;
     }
-    const batch = this.completeSoon(item);
+    const batch = this.completions.add(item);
     const status = (await batch.statuses)[batch.index];
     if (status === "completed") this.summary.completed++;
     else if (status === "late") { this.summary.completed++; this.summary.late++; }
@@ -416,34 +401,6 @@ export class Worker {
     const statuses = await this.retrying("requeue", () => this.queues.requeue([item], { onlyIfExpired: false }));
     if (statuses?.[0] === "dead") this.summary.deadLettered++;
     this.log(`${message.job_id} attempt ${message.attempt} failed (${failure.cause}${failure.error ? `: ${failure.error}` : ""}) -> ${statuses?.[0] ?? "left in working"}`);
-  }
-
-  /** Completions that finish in the same tick go to Redis in one script call. */
-  private completeSoon(item: CompleteItem): { statuses: Promise<(CompleteStatus | undefined)[]>; index: number } {
-    let batch = this.completionBatch;
-    if (!batch) {
-      const items: CompleteItem[] = [];
-      let send!: () => void;
-      const statuses = new Promise<(CompleteStatus | undefined)[]>((resolve) => {
-        send = () => resolve(this.retrying("complete", () => this.queues.complete(items)).then((s) => s ?? []));
-      });
-      const b = { items, statuses, send: () => {
-        if (this.completionBatch !== b) return; // already sent
-        this.completionBatch = undefined;
-        send();
-      } };
-      batch = this.completionBatch = b;
-      setImmediate(b.send);
-    }
-    return { statuses: batch.statuses, index: batch.items.push(item) - 1 };
-  }
-
-  /** Sends the completions gathered so far now (the end of run()), and waits for them. */
-  private async flushCompletions(): Promise<void> {
-    const batch = this.completionBatch;
-    if (!batch) return;
-    batch.send();
-    await batch.statuses;
   }
 
   private async beat(): Promise<void> {
