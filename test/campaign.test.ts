@@ -1,6 +1,5 @@
 import { spawn } from "child_process";
 import * as path from "path";
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterBackend, ClusterSubmission, SubmitRequest } from "../src/cluster/backend";
 import { capResult } from "../src/campaign/job-ledger";
@@ -8,29 +7,22 @@ import { NetworkCandidateGraph } from "../src/graph";
 import { decodeMessage } from "../src/queue/message";
 import { connectRedis } from "../src/queue/redis";
 import { Worker } from "../src/worker/worker";
-import { testConfig, until } from "./helpers";
+import { testConfig, throwawayDatabase, until } from "./helpers";
 
 // The campaign's parts on a shared PostgreSQL database: the ledger behind reconcile, the completion feed
 // that lets several graphs watch one campaign, and the sentinel status any process can read.
 
 const square = (x: number) => `POLYGON((${x} 0, ${x + 2} 0, ${x + 2} 2, ${x} 2, ${x} 0))`;
-let dbName = "";
+let db: Awaited<ReturnType<typeof throwawayDatabase>>;
 let dbUrl = "";
 
 beforeAll(async () => {
-  dbName = `acn_campaign_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new Client({ connectionString: "postgresql://root@127.0.0.1:5432/postgres" });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  dbUrl = `postgresql://root@127.0.0.1:5432/${dbName}`;
+  db = await throwawayDatabase("acn_campaign");
+  dbUrl = db.url;
 });
 
 afterAll(async () => {
-  const admin = new Client({ connectionString: "postgresql://root@127.0.0.1:5432/postgres" });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await db?.drop();
 });
 
 /** A backend that starts nothing and records what it was asked for: lets a test read the requested walltime. */

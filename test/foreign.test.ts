@@ -1,4 +1,3 @@
-import { Client } from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import type { ClusterBackend, ClusterSubmission, SubmitRequest } from "../src/cluster/backend";
@@ -7,7 +6,7 @@ import { Sentinel } from "../src/campaign/sentinel";
 import { readLineage } from "../src/queue/lineage";
 import type { QueueConnection } from "../src/worker/connection";
 import { Worker } from "../src/worker/worker";
-import { openTest, recorded, testConfig, until } from "./helpers";
+import { openTest, recorded, testConfig, throwawayDatabase, until } from "./helpers";
 
 // Issue 12, defect 2: foreign messages and foreign workers. Every push is its own job; no bogus apply
 // counters; a job an AutoCNet 1.2 worker finishes (RPOPLPUSH processing -> working, run, LREM working,
@@ -100,21 +99,14 @@ class NoWorkers implements ClusterBackend {
 }
 
 describe("graph and ledger: foreign workers, reconcile, last_params", () => {
-  let dbName = "";
+  let db: Awaited<ReturnType<typeof throwawayDatabase>>;
   let dbUrl = "";
   beforeAll(async () => {
-    dbName = `acn_foreign_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-    const admin = new Client({ connectionString: "postgresql://root@127.0.0.1:5432/postgres" });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    dbUrl = `postgresql://root@127.0.0.1:5432/${dbName}`;
+    db = await throwawayDatabase("acn_foreign");
+    dbUrl = db.url;
   });
   afterAll(async () => {
-    const admin = new Client({ connectionString: "postgresql://root@127.0.0.1:5432/postgres" });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await db?.drop();
   });
 
   it("wait() resolves for jobs an AutoCNet worker finished, jobStatus shows them, and reconcile() does not run them again", async () => {

@@ -1,26 +1,23 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetworkCandidateGraph } from "../src/graph/graph";
-import { testConfig } from "./helpers";
+import { testConfig, throwawayDatabase } from "./helpers";
 
 /**
  * One graph per campaign per process: what `connect` does with a graph this process already has open (the
  * notebook case, a setup cell run again, is in test/kernel.test.ts), and what a closed graph says.
  */
-const dbName = `acn_lifecycle_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-const dbUrl = `postgresql://root@127.0.0.1:5432/${dbName}`;
-const admin = new Client({ connectionString: "postgresql://root@127.0.0.1:5432/postgres" });
+let db: Awaited<ReturnType<typeof throwawayDatabase>>;
+let dbUrl = "";
 
 beforeAll(async () => {
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
+  db = await throwawayDatabase("acn_lifecycle");
+  dbUrl = db.url;
 });
 afterAll(async () => {
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await db?.drop();
 });
 
 describe("connect and close", () => {
@@ -36,7 +33,7 @@ describe("connect and close", () => {
     try {
       expect(lines).toEqual([
         `connect: closing the graph this process opened earlier on the same campaign (Redis 127.0.0.1:6379 basename '${config.redis.basename}', ` +
-          `postgresql://root@127.0.0.1:5432/${dbName}); the new one replaces it`,
+          `${dbUrl}); the new one replaces it`,
       ]);
       expect(() => first.lineage("x-1")).toThrow(`lineage: the graph was closed; connect again (a later connect on campaign '${config.redis.basename}' in this process replaced it: use the graph that connect returned)`);
       expect(() => first.redisQueue).toThrow("redisQueue: the graph was closed; connect again");

@@ -1,14 +1,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConfigInput } from "../src/config";
 import { decodeMessage } from "../src/queue/message";
 import { NetworkCandidateGraph, type ImageInput } from "../src/graph";
 import { connectRedis } from "../src/queue/redis";
 import { Worker } from "../src/worker/worker";
-import { testConfig, until } from "./helpers";
+import { testConfig, throwawayDatabase, until } from "./helpers";
 
 const square = (x0: number, y0: number, x1: number, y1: number) => ({
   type: "Polygon" as const, coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] as [number, number][][],
@@ -44,20 +43,8 @@ const backends: Backend[] = [
   {
     name: "PostgreSQL server",
     async database() {
-      const name = `acn_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-      const admin = new Client({ connectionString: "postgresql://root@127.0.0.1:5432/postgres" });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      return {
-        database: `postgresql://root@127.0.0.1:5432/${name}`,
-        async drop() {
-          const c = new Client({ connectionString: "postgresql://root@127.0.0.1:5432/postgres" });
-          await c.connect();
-          await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-          await c.end();
-        },
-      };
+      const db = await throwawayDatabase("acn_test");
+      return { database: db.url, drop: db.drop };
     },
   },
 ];

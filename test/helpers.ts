@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { Client } from "pg";
 import { stringify } from "yaml";
 import { loadConfig, type Config, type ConfigInput } from "../src/config";
 import { openQueues, type QueueConnection } from "../src/worker/connection";
@@ -47,4 +48,35 @@ export async function until<T>(what: string, check: () => Promise<T> | T, timeou
 
 export async function recorded(conn: QueueConnection, key: string): Promise<Record<string, unknown>[]> {
   return (await conn.redis.lrange(key, 0, -1)).map((s) => JSON.parse(s));
+}
+
+/** The local PostgreSQL server's maintenance database: where throwaway databases are made and dropped. */
+const ADMIN_URL = "postgresql://root@127.0.0.1:5432/postgres";
+
+/**
+ * A PostgreSQL database of its own for one test file or test (`<prefix>_<pid>_<random>`): its URL, and
+ * `drop()`, which removes it even while connections to it are open.
+ */
+export async function throwawayDatabase(prefix: string): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    name,
+    url: `postgresql://root@127.0.0.1:5432/${name}`,
+    async drop() {
+      const c = new Client({ connectionString: ADMIN_URL });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
 }

@@ -3,13 +3,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as readline from "readline";
-import { Client } from "pg";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type Config, type ConfigInput } from "../src/config";
 import { readLineage } from "../src/queue/lineage";
 import { openQueues, type QueueConnection } from "../src/worker/connection";
-import { until } from "./helpers";
+import { throwawayDatabase, until } from "./helpers";
 
 /**
  * A live tslab kernel, driven cell by cell through jupyter_client (test/kernel_driver.py), as a person
@@ -297,12 +296,9 @@ console.log("claimed", held?.key, "spin ended", Date.now());`;
   }, 180_000);
 
   it("a script that forgets close() exits once its graph is idle (embedded database and PostgreSQL)", async () => {
-    const dbName = `acn_kernel_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-    const admin = new Client({ connectionString: "postgresql://root@127.0.0.1:5432/postgres" });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
+    const db = await throwawayDatabase("acn_kernel");
     try {
-      for (const database of [undefined, `postgresql://root@127.0.0.1:5432/${dbName}`]) {
+      for (const database of [undefined, db.url]) {
         const config = campaign(database ? { database } : {});
         await queuesOf(config);
         const script = path.join(path.dirname(config.source!), "forgets-close.js");
@@ -327,8 +323,7 @@ console.log("claimed", held?.key, "spin ended", Date.now());`;
         expect(exitedAt - Number(done![1]), `${database ?? "embedded"} (started ${exitedAt - started} ms before)`).toBeLessThan(5000);
       }
     } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
+      await db.drop();
     }
   }, 180_000);
 });
