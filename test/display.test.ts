@@ -65,6 +65,19 @@ describe("displays", () => {
     expect(r.text).toContain("abc-7 #1: walltime exceeded, 3.00 s on node1-1; retried with delay_seconds 8→0, walltime 3→6");
   });
 
+  it("lineage: '#n' sits inside a bar wide enough for it, after a short one (never white on the white background)", () => {
+    const job: Lineage = { jobId: "w-1", outcome: "completed", events: [
+      { t: 0, e: "claimed", a: 1 }, { t: 60_000, e: "requeued", a: 1, cause: "walltime" },
+      { t: 60_500, e: "claimed", a: 2 }, { t: 60_600, e: "completed", a: 2 },
+    ] };
+    const html = lineageView([job]).html;
+    // the text marks' groups: <g ... fill="white" ...><text ...>#1</text></g>
+    const group = (fill: string) => new RegExp(`<g[^>]*fill="${fill}"[^>]*>(.*?)</g>`, "s").exec(html)?.[1] ?? "";
+    const labels = (fill: string) => [...group(fill).matchAll(/>(#\d+)</g)].map((m) => m[1]);
+    expect(labels("white")).toEqual(["#1"]); // a minute-long attempt: inside
+    expect(labels("#333")).toEqual(["#2"]); // a tenth of a second: after its bar
+  });
+
   it("lineage: an attempt still running ends now; many attempts become a histogram", () => {
     const running: Lineage = { jobId: "x-1", outcome: "pending", events: [{ t: 0, e: "claimed", a: 1 }] };
     expect(attemptBars([running], 5000)[0]).toMatchObject({ outcome: "running", end: 5000 });

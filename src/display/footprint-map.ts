@@ -1,7 +1,7 @@
 import type { EdgeAttributes, NodeAttributes } from "../graph/model";
 import { bbox, ringArea, type MultiPolygonCoords } from "../geometry/polygons";
 import { colorScale, STATUS_COLORS } from "./colors";
-import { Plot, plotDocument } from "./dom";
+import { figureHtml, Plot, plotDocument } from "./dom";
 import { rendered, type Rendered } from "./show";
 
 type Status = "succeeded" | "failed" | "not run";
@@ -99,7 +99,7 @@ export function footprintMap(
       Plot.text(ticks.lat, { x: box.minX, y: (d: number) => d, text: (d: number) => (d < 0 ? `${-d}°S` : `${d}°N`), dx: -4, textAnchor: "end", fontSize: 9, fill: "#555" }),
     ],
   }) as unknown as Element;
-  return rendered(points.length > 0 ? withPointLegend(chart, points) : chart.outerHTML, text);
+  return rendered(points.length > 0 ? withPointLegend(chart, points) : figureHtml(chart), text);
 }
 
 /**
@@ -113,7 +113,7 @@ function withPointLegend(chart: Element, points: MapPoint[]): string {
     `<span style="display:inline-flex;align-items:center;margin-right:1em"><span style="display:inline-block;width:9px;height:9px;border-radius:50%;` +
     `background:${POINT_COLORS[status]};margin-right:0.4em"></span>${status} points (${counts.get(status) ?? 0})</span>`).join("");
   const legend = `<div style="font:10px sans-serif;margin:4px 0 0 0">${items}</div>`;
-  const html = chart.outerHTML;
+  const html = figureHtml(chart);
   // before the map itself: the figure's last <svg> (Plot puts its title, subtitle and colour legend first)
   const at = html.lastIndexOf("<svg");
   return at > 0 && chart.tagName.toLowerCase() === "figure" ? html.slice(0, at) + legend + html.slice(at) : legend + html;

@@ -1,7 +1,7 @@
 import { causeOutcome, type AttemptOutcome } from "../queue/failure-causes";
 import { describeParamChange, type Lineage, type LineageEvent } from "../queue/lineage";
 import { colorScale, OUTCOME_COLORS } from "./colors";
-import { Plot, plotDocument } from "./dom";
+import { figureHtml, Plot, plotDocument } from "./dom";
 import { escapeHtml, rendered, type Rendered } from "./show";
 
 /** One attempt of one job, as a bar: from its claim to how it ended. */
@@ -108,23 +108,37 @@ export function lineageView(lineages: Lineage[], options: { title?: string; widt
       const lines = n.lines.length <= fitsLines ? n.lines : [...n.lines.slice(0, fitsLines - 1), `… ${n.lines.length - fitsLines + 1} more step(s)`];
       return lines.map(clipLine).join("\n");
     };
+    const width = options.width ?? Math.max(900, 560 + marginRight);
+    const marginLeft = rows <= 40 ? 110 : 20;
+    // "#n" goes inside its bar (white) when the bar is wide enough for it, else just after it (dark): a
+    // short attempt's label must not spill white onto the white background. The x domain is set, so a
+    // bar's width in pixels is known here.
+    let lastEnd = 0;
+    for (const d of data) lastEnd = Math.max(lastEnd, d.x2);
+    // room for one label after the last bar, inside the plot (the margin holds the retry notes)
+    const inner = width - marginLeft - marginRight;
+    const xEnd = (lastEnd || 1) / (1 - 30 / inner);
+    const pxPerSecond = inner / xEnd;
+    const labelFits = (d: AttemptBar & { x1: number; x2: number }) => (d.x2 - d.x1) * pxPerSecond >= `#${d.attempt}`.length * 6 + 6;
+    const labelled = rows <= 15 ? data : [];
     chart = Plot.plot({
       document: plotDocument(),
-      width: options.width ?? Math.max(900, 560 + marginRight),
+      width,
       height: Math.min(900, 90 + rows * rowHeight),
-      marginLeft: rows <= 40 ? 110 : 20,
+      marginLeft,
       marginRight,
       title,
       subtitle: notes.length > 0 ? (data.some((d) => d.outcome === "dead-lettered") ? "right: what each retry changed, and why a job was given up on (hover a bar for its error)"
         : "right: what each retry changed (hover a bar for its error)") : undefined,
-      x,
+      x: { ...x, domain: [0, xEnd] },
       y: { label: null, axis: rows <= 40 ? "left" : null, domain: jobs },
       color,
       marks: [
         Plot.barX(data, { x1: "x1", x2: "x2", y: "job", fill: "outcome", insetTop: 3, insetBottom: 3, insetRight: 1, title: (d: AttemptBar & { x1: number; x2: number }) =>
           `${d.job} attempt ${d.attempt}: ${d.outcome}, ${((d.end - d.start) / 1000).toFixed(2)} s${d.worker ? `\nworker ${d.worker}` : ""}` +
           `${d.task ? ` [${d.task}]` : ""}${d.change ? `\nretried with ${d.change}` : ""}${d.error ? `\n${d.error}` : ""}` }),
-        Plot.text(data.filter(() => rows <= 15), { x: "x1", y: "job", text: (d: AttemptBar) => `#${d.attempt}`, dx: 3, textAnchor: "start", fill: "white", fontSize: 9 }),
+        Plot.text(labelled.filter(labelFits), { x: "x1", y: "job", text: (d: AttemptBar) => `#${d.attempt}`, dx: 3, textAnchor: "start", fill: "white", fontSize: 9 }),
+        Plot.text(labelled.filter((d) => !labelFits(d)), { x: "x2", y: "job", text: (d: AttemptBar) => `#${d.attempt}`, dx: 3, textAnchor: "start", fill: "#333", fontSize: 9 }),
         Plot.text(notes, { y: "job", text: shown, title: (n: { text: string }) => n.text, frameAnchor: "right", dx: 8, textAnchor: "start", fontSize: 10, lineHeight: 1.25 }),
       ],
     }) as unknown as Element;
@@ -143,5 +157,5 @@ export function lineageView(lineages: Lineage[], options: { title?: string; widt
       marks: [Plot.rectY(data, Plot.binX({ y: "count" }, { x: "end", fill: "outcome", thresholds: 60 } as never)), Plot.ruleY([0])],
     }) as unknown as Element;
   }
-  return rendered(chart.outerHTML, text);
+  return rendered(figureHtml(chart), text);
 }

@@ -1,6 +1,6 @@
 import type { DepthSample } from "../campaign/depth";
 import { colorScale, CUMULATIVE_COLORS, QUEUE_COLORS } from "./colors";
-import { Plot, plotDocument } from "./dom";
+import { figureHtml, Plot, plotDocument } from "./dom";
 import { escapeHtml, rendered, type Rendered } from "./show";
 
 const SERIES = ["processing", "working", "completed", "dead", "quarantine"] as const;
@@ -113,7 +113,7 @@ export function queueDepthView(samples: DepthSample[], options: { title?: string
         Plot.ruleY([0]),
       ],
     }) as unknown as Element;
-    figures.push(upper.outerHTML);
+    figures.push(figureHtml(upper));
   }
   const lower = Plot.plot({
     document: plotDocument(),
@@ -137,6 +137,6 @@ export function queueDepthView(samples: DepthSample[], options: { title?: string
       Plot.ruleY([0]),
     ],
   }) as unknown as Element;
-  figures.push(lower.outerHTML);
+  figures.push(figureHtml(lower));
   return rendered(`<div class="autocnet-queue-depth">${figures.join("")}</div>`, text, data);
 }

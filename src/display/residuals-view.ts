@@ -1,4 +1,4 @@
-import { Plot, plotDocument } from "./dom";
+import { figureHtml, Plot, plotDocument } from "./dom";
 import { rendered, type Rendered } from "./show";
 
 /** A measure's error: where it is (pixel convention of image/raster.ts) and registered − true, in pixels. */
@@ -60,7 +60,7 @@ export function residualView(rows: Residual[], options: { title?: string; width?
       Plot.text(key, { x: (k: { x1: number; x2: number }) => (k.x1 + k.x2) / 2, y: "y", text: "label", dy: -8, fontSize: 10, fill: "#333" }),
     ],
   });
-  return rendered(chart.outerHTML, `${title}: ${summary}`);
+  return rendered(figureHtml(chart), `${title}: ${summary}`);
 }
 
 /** The largest 1, 2 or 5 × 10^k not above v. */
