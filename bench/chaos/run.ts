@@ -326,6 +326,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     } catch (err) {
       drained = false;
       event(`NOT DRAINED: ${(err as Error).message}`);
+      // what the next person needs to tell a stuck retry from a missing worker: where the unfinished jobs
+      // are, what their lineage says last, and whether anything would start a worker for them
+      try {
+        const l = await g.queueLengths();
+        const k = g.queues.keys;
+        const due = (await g.redisQueue.zrange(k.delayed, 0, 4, "WITHSCORES")).filter((_, i) => i % 2 === 1).map((ms) => `${((Number(ms) - Date.now()) / 1000).toFixed(1)} s`);
+        const workers = (await g.cluster().then((c) => c.jobs()).catch(() => [])).filter((j) => j.state === "running").length;
+        event(`  queues ${JSON.stringify(l)}; next retries due in [${due.join(", ")}]; local workers running ${workers}`);
+        const unfinished = await g.db.query<{ job_id: string }>(
+          "SELECT job_id FROM jobs WHERE apply_id = ANY($1) AND outcome IS NULL ORDER BY idx LIMIT 5", [[...handles, ...stubbornHandles].map((h) => h.applyId!)]);
+        for (const { job_id } of unfinished) {
+          const events = (await g.lineage(job_id).catch(() => undefined))?.events ?? [];
+          event(`  ${job_id}: ${events.slice(-4).map((e) => JSON.stringify(e)).join(" ")}`);
+        }
+      } catch (diagnosisError) {
+        event(`  (no diagnosis: ${(diagnosisError as Error).message})`);
+      }
     }
     const drainSeconds = (Date.now() - t0) / 1000;
     event(drained ? "drained" : "gave up waiting");

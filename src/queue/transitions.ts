@@ -66,7 +66,9 @@ export class Transitions {
       if (entry.includes("\uFFFD")) {
         // (a lease already gone means the entry left working too: the text is all there is, and the
         // transitions that later try to match it find nothing to move)
-        const exact = await this.redis.hgetBuffer(k.leases, key);
+        // (should Redis fail right here, the text stays: the entries of this claim are still started, and
+        // one whose text cannot be matched is left in working for the sentinel, which reads it as bytes)
+        const exact = await this.redis.hgetBuffer(k.leases, key).catch(() => null);
         if (exact && !isUtf8(exact)) bytes = exact;
       }
       out.push(new Claim(entry, bytes, Number(flat[i + 1]), key));
