@@ -34,7 +34,10 @@ describe("npm run demo (the main job)", () => {
       expect(r.stdout).toMatch(/processing 0, working 0, completed 0, dead-letter 0, quarantine 0/);
       // issue 13: the text form of a lineage says what a retry changed as people read it (it printed raw JSON, param_step included)
       expect(r.stdout).toMatch(/requeued #1 +cause: walltime exceeded +retried with delay_seconds 8→0, walltime 3→6/);
-      expect(r.stdout).toMatch(/completed #2/);
+      // the retry races its original attempt (which ignores its abort signal and ends at 8 s): normally the retry
+      // completes first and the original's finish is a duplicate; if the original wins, the retry is withdrawn.
+      // Either way the job completed once (a CI run on a loaded machine once saw the second ending).
+      expect(r.stdout).toMatch(/completed #2|withdrawn +\(attempt 1 finished late\)[^\n]*\n[^\n]*completed #1 +\(late/);
       // part two: a synthetic campaign becomes images with ground truth (rendered once, then reused from its cache)
       expect(r.stdout).toContain(run === 1 ? "images from the GeoTIFFs: 3 added, 0 updated, 0 ignored" : "images from the GeoTIFFs: 0 added, 3 updated, 0 ignored");
       expect(r.stdout).toContain(run === 1 ? "rendered in" : "reused (cached)");
