@@ -41,7 +41,8 @@ export interface ChaosOptions {
 export const PRESETS: Record<"full" | "quick" | "test", ChaosOptions> = {
   full: { jobs: 10_000, applies: 3, workers: 6, workerConcurrency: 4, jobMs: 120, poison: 100, stubborn: 3, killEveryMs: 2000, drainTimeoutMs: 480_000 },
   quick: { jobs: 800, applies: 2, workers: 4, workerConcurrency: 3, jobMs: 120, poison: 100, stubborn: 2, killEveryMs: 2000, drainTimeoutMs: 90_000 },
-  test: { jobs: 300, applies: 2, workers: 3, workerConcurrency: 3, jobMs: 120, poison: 100, stubborn: 1, killEveryMs: 1500, drainTimeoutMs: 60_000 },
+  // (test: drains in ~15 s alone; 120 s leaves room for a retry backing off after PostgreSQL was down, on a busy machine)
+  test: { jobs: 300, applies: 2, workers: 3, workerConcurrency: 3, jobMs: 120, poison: 100, stubborn: 1, killEveryMs: 1500, drainTimeoutMs: 120_000 },
 };
 
 export interface ChaosReport {
