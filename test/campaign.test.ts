@@ -1,29 +1,19 @@
 import { spawn } from "child_process";
 import * as path from "path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ClusterBackend, ClusterSubmission, SubmitRequest } from "../src/cluster/backend";
 import { capResult } from "../src/campaign/job-ledger";
 import { NetworkCandidateGraph } from "../src/graph";
 import { decodeMessage } from "../src/queue/message";
 import { connectRedis } from "../src/queue/redis";
 import { Worker } from "../src/worker/worker";
-import { testConfig, throwawayDatabase, until } from "./helpers";
+import { testConfig, throwawayDatabaseForSuite, until } from "./helpers";
 
 // The campaign's parts on a shared PostgreSQL database: the ledger behind reconcile, the completion feed
 // that lets several graphs watch one campaign, and the sentinel status any process can read.
 
 const square = (x: number) => `POLYGON((${x} 0, ${x + 2} 0, ${x + 2} 2, ${x} 2, ${x} 0))`;
-let db: Awaited<ReturnType<typeof throwawayDatabase>>;
-let dbUrl = "";
-
-beforeAll(async () => {
-  db = await throwawayDatabase("acn_campaign");
-  dbUrl = db.url;
-});
-
-afterAll(async () => {
-  await db?.drop();
-});
+const database = throwawayDatabaseForSuite("acn_campaign");
 
 /** A backend that starts nothing and records what it was asked for: lets a test read the requested walltime. */
 class RecordingBackend implements ClusterBackend {
@@ -53,7 +43,7 @@ async function runOnce(ncg: NetworkCandidateGraph, times: number): Promise<void>
 describe("campaign", () => {
   it("reconcile after two applies on the same targets re-runs only the first apply's unfinished jobs, with their own walltime and kwargs", async () => {
     const backend = new RecordingBackend();
-    const config = testConfig({ database: dbUrl, cluster: { walltime: "00:10:00" } });
+    const config = testConfig({ database: database.url, cluster: { walltime: "00:10:00" } });
     const ncg = await NetworkCandidateGraph.connect(config, { cluster: backend, sentinel: false, log: () => {} });
     try {
       await ncg.addImages([0, 10, 20].map((x) => ({ name: `rc-${x}`, footprint: square(x) })));
@@ -113,7 +103,7 @@ describe("campaign", () => {
   });
 
   it("two graphs on one basename both see every completion (cache and callbacks), whichever watcher took it", async () => {
-    const config = testConfig({ database: dbUrl, cluster: { concurrency: 2 } });
+    const config = testConfig({ database: database.url, cluster: { concurrency: 2 } });
     const a = await NetworkCandidateGraph.connect(config, { log: () => {} });
     // replace: false keeps a open (by default connect closes an earlier graph of the same campaign)
     const b = await NetworkCandidateGraph.connect(config, { log: () => {}, replace: false });
@@ -158,7 +148,7 @@ describe("campaign", () => {
   });
 
   it("statusView() shows the campaign's sentinel running in another process, and that it stopped", async () => {
-    const config = testConfig({ database: dbUrl });
+    const config = testConfig({ database: database.url });
     const ncg = await NetworkCandidateGraph.connect(config, { sentinel: false, watcher: false, log: () => {} });
     const bin = path.join(__dirname, "..", "dist", "bin", "sentinel.js");
     const child = spawn(process.execPath, [bin, "--config", config.source!], { stdio: ["ignore", "ignore", "pipe"] });

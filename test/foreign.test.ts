@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import type { ClusterBackend, ClusterSubmission, SubmitRequest } from "../src/cluster/backend";
 import { NetworkCandidateGraph } from "../src/graph";
@@ -6,7 +6,7 @@ import { Sentinel } from "../src/campaign/sentinel";
 import { readLineage } from "../src/queue/lineage";
 import type { QueueConnection } from "../src/worker/connection";
 import { Worker } from "../src/worker/worker";
-import { openTest, recorded, testConfig, throwawayDatabase, until } from "./helpers";
+import { openTest, recorded, testConfig, throwawayDatabaseForSuite, until } from "./helpers";
 
 // Issue 12, defect 2: foreign messages and foreign workers. Every push is its own job; no bogus apply
 // counters; a job an AutoCNet 1.2 worker finishes (RPOPLPUSH processing -> working, run, LREM working,
@@ -99,18 +99,10 @@ class NoWorkers implements ClusterBackend {
 }
 
 describe("graph and ledger: foreign workers, reconcile, last_params", () => {
-  let db: Awaited<ReturnType<typeof throwawayDatabase>>;
-  let dbUrl = "";
-  beforeAll(async () => {
-    db = await throwawayDatabase("acn_foreign");
-    dbUrl = db.url;
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+  const database = throwawayDatabaseForSuite("acn_foreign");
 
   it("wait() resolves for jobs an AutoCNet worker finished, jobStatus shows them, and reconcile() does not run them again", async () => {
-    const config = testConfig({ database: dbUrl, cluster: { sentinel_interval: 0.1 } });
+    const config = testConfig({ database: database.url, cluster: { sentinel_interval: 0.1 } });
     const ncg = await NetworkCandidateGraph.connect(config, { cluster: new NoWorkers(), log: () => {} });
     try {
       const square = (x: number) => `POLYGON((${x} 0, ${x + 2} 0, ${x + 2} 2, ${x} 2, ${x} 0))`;
@@ -134,7 +126,7 @@ describe("graph and ledger: foreign workers, reconcile, last_params", () => {
   });
 
   it("reconcile() never lowers a counter below what Redis counted (completions the watcher has not recorded yet)", async () => {
-    const config = testConfig({ database: dbUrl });
+    const config = testConfig({ database: database.url });
     const ncg = await NetworkCandidateGraph.connect(config, { cluster: new NoWorkers(), sentinel: false, watcher: false, log: () => {} });
     try {
       const h = await ncg.apply("record", { on: [101, 102, 103], start: false });
@@ -160,7 +152,7 @@ describe("graph and ledger: foreign workers, reconcile, last_params", () => {
   });
 
   it("last_params kept in job_status are capped (large kwargs are the job's to keep)", async () => {
-    const config = testConfig({ database: dbUrl });
+    const config = testConfig({ database: database.url });
     const ncg = await NetworkCandidateGraph.connect(config, { sentinel: false, watcher: false, log: () => {} });
     try {
       await ncg.ledger.recordOutcome({ job_id: "abcdefgh-0", id: [1, 2], along: "edge", func: "record", attempt: 1, count: 0,

@@ -1,29 +1,20 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { NetworkCandidateGraph } from "../src/graph/graph";
-import { testConfig, throwawayDatabase } from "./helpers";
+import { testConfig, throwawayDatabaseForSuite } from "./helpers";
 
 /**
  * One graph per campaign per process: what `connect` does with a graph this process already has open (the
  * notebook case, a setup cell run again, is in test/kernel.test.ts), and what a closed graph says.
  */
-let db: Awaited<ReturnType<typeof throwawayDatabase>>;
-let dbUrl = "";
-
-beforeAll(async () => {
-  db = await throwawayDatabase("acn_lifecycle");
-  dbUrl = db.url;
-});
-afterAll(async () => {
-  await db?.drop();
-});
+const database = throwawayDatabaseForSuite("acn_lifecycle");
 
 describe("connect and close", () => {
   it("connect closes an earlier graph of the same campaign (PostgreSQL too), saying so; replace: false keeps it; other campaigns are left alone", async () => {
-    const config = testConfig({ database: dbUrl });
-    const other = testConfig({ database: dbUrl });
+    const config = testConfig({ database: database.url });
+    const other = testConfig({ database: database.url });
     const lines: string[] = [];
     const log = (l: string) => void lines.push(l);
     const first = await NetworkCandidateGraph.connect(config, { log, sentinel: false });
@@ -33,7 +24,7 @@ describe("connect and close", () => {
     try {
       expect(lines).toEqual([
         `connect: closing the graph this process opened earlier on the same campaign (Redis 127.0.0.1:6379 basename '${config.redis.basename}', ` +
-          `${dbUrl}); the new one replaces it`,
+          `${database.url}); the new one replaces it`,
       ]);
       expect(() => first.lineage("x-1")).toThrow(`lineage: the graph was closed; connect again (a later connect on campaign '${config.redis.basename}' in this process replaced it: use the graph that connect returned)`);
       expect(() => first.redisQueue).toThrow("redisQueue: the graph was closed; connect again");

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
+import { afterAll, beforeAll } from "vitest";
 import { stringify } from "yaml";
 import { loadConfig, type Config, type ConfigInput } from "../src/config";
 import { openQueues, type QueueConnection } from "../src/worker/connection";
@@ -77,6 +78,26 @@ export async function throwawayDatabase(prefix: string): Promise<{ name: string;
       } finally {
         await c.end();
       }
+    },
+  };
+}
+
+/**
+ * A throwaway database for the suite (file or describe block) this is called in: made before its tests,
+ * dropped after them. `url` is there once the suite's tests run.
+ */
+export function throwawayDatabaseForSuite(prefix: string): { readonly url: string } {
+  let db: Awaited<ReturnType<typeof throwawayDatabase>> | undefined;
+  beforeAll(async () => {
+    db = await throwawayDatabase(prefix);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  return {
+    get url() {
+      if (!db) throw new Error(`the ${prefix} database is made in beforeAll: read its url inside a test`);
+      return db.url;
     },
   };
 }
